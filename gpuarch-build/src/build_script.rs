@@ -1,0 +1,282 @@
+//! The build.rs face: read the crate's manifest and the environment (recording every
+//! input with `cargo::rerun-if-*`), plan, and either hand the plan to `cc` or stop the
+//! build with `cargo::error=` lines.
+
+use std::path::PathBuf;
+
+use crate::arch::{Cc, Variant};
+use crate::diagnostic::{Diagnostic, Level};
+use crate::emit::{compute_cap, nvcc};
+use crate::error::{Error, Result};
+use crate::manifest::{Located, Manifest, OptIn};
+use crate::plan::{self, Plan, PlanRequest};
+use crate::toolkit::{self, Toolkit};
+use crate::version::Version;
+
+/// Reads a build script's environment and records each variable it reads, so Cargo
+/// reruns the script when one changes (pkg-config does the same).
+pub struct BuildEnv {
+    record: bool,
+    lookup: Box<dyn FnMut(&str) -> Option<String>>,
+    /// Lines for Cargo, printed by [`BuildEnv::flush`] (kept so tests can read them).
+    pub directives: Vec<String>,
+}
+
+impl BuildEnv {
+    /// The real environment; directives are printed as they are made.
+    pub fn from_process() -> Self {
+        BuildEnv {
+            record: true,
+            lookup: Box::new(|k| std::env::var(k).ok()),
+            directives: Vec::new(),
+        }
+    }
+
+    /// A fixed environment, for tests and for callers that resolve variables themselves.
+    pub fn from_fn(lookup: impl FnMut(&str) -> Option<String> + 'static) -> Self {
+        BuildEnv {
+            record: false,
+            lookup: Box::new(lookup),
+            directives: Vec::new(),
+        }
+    }
+
+    pub fn var(&mut self, name: &str) -> Option<String> {
+        self.emit(format!("cargo::rerun-if-env-changed={name}"));
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn emit(&mut self, line: String) {
+        if self.record {
+            println!("{line}");
+        }
+        self.directives.push(line);
+    }
+}
+
+/// Plans the crate being built (CARGO_MANIFEST_DIR), honouring the environment's
+/// overrides. See the crate docs for the variables, in lookup order.
+pub fn plan_for_build(env: &mut BuildEnv) -> Result<Plan> {
+    let manifest_dir = env.var("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let mut manifest = match env.var("GPUARCH_MANIFEST") {
+        Some(path) => Manifest::from_path(&PathBuf::from(path))?,
+        None => match &manifest_dir {
+            Some(dir) => match Manifest::discover(dir) {
+                Ok(m) => m,
+                // The environment alone may name everything.
+                Err(Error::Invalid(d)) if d.iter().all(|d| d.code == "no-manifest") => {
+                    Manifest::default()
+                }
+                Err(e) => return Err(e),
+            },
+            None => Manifest::default(),
+        },
+    };
+    for file in manifest.files.clone() {
+        env.emit(format!("cargo::rerun-if-changed={}", file.display()));
+    }
+    apply_env_overrides(&mut manifest, env)?;
+    let toolkit = resolve_toolkit(&manifest, env)?;
+    let request = PlanRequest::from_manifest(&manifest, toolkit)?;
+    Ok(plan::plan(&request))
+}
+
+fn apply_env_overrides(manifest: &mut Manifest, env: &mut BuildEnv) -> Result<()> {
+    if let Some(gpus) = env.var("GPUARCH_GPUS") {
+        manifest.gpus = gpus
+            .split([',', ';'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| Located::bare(s.to_string()))
+            .collect();
+    } else if let Some(cap) = env.var("CUDA_COMPUTE_CAP") {
+        let parsed = compute_cap::parse(&cap)
+            .map_err(|d| Error::invalid(env_help(d, "CUDA_COMPUTE_CAP")))?;
+        let arch = parsed
+            .codes
+            .arches()
+            .into_iter()
+            .next()
+            .expect("one architecture");
+        manifest.gpus = vec![Located::bare(arch.cc.to_string())];
+        if arch.variant == Variant::Specific {
+            manifest.arch_specific = Located::bare(OptIn::Only(vec![arch.cc]));
+        } else if arch.variant == Variant::Family {
+            manifest.family_specific = Located::bare(OptIn::Only(vec![arch.cc]));
+        }
+    }
+    if let Some(driver) = env.var("GPUARCH_MIN_DRIVER") {
+        manifest.min_driver.linux = Some(Located::bare(parse_env_version(
+            "GPUARCH_MIN_DRIVER",
+            &driver,
+        )?));
+    }
+    if let Some(cuda) = env.var("GPUARCH_CUDA") {
+        manifest.cuda = Some(Located::bare(parse_env_version("GPUARCH_CUDA", &cuda)?));
+    }
+    Ok(())
+}
+
+fn parse_env_version(name: &str, value: &str) -> Result<Version> {
+    value.parse().map_err(|e| {
+        Error::invalid(env_help(
+            Diagnostic::error("bad-version", format!("{name}: {e}")),
+            name,
+        ))
+    })
+}
+
+fn env_help(d: Diagnostic, name: &str) -> Diagnostic {
+    let help = d.help.clone().unwrap_or_default();
+    d.with_help(format!(
+        "fix or unset the environment variable {name}; {help}"
+    ))
+}
+
+/// The named toolkit, else the nvcc a build would run.
+pub fn resolve_toolkit(manifest: &Manifest, env: &mut BuildEnv) -> Result<Toolkit> {
+    if let Some(cuda) = &manifest.cuda {
+        return Ok(Toolkit::named(cuda.value, cuda.location.clone()));
+    }
+    let mut lookup = |k: &str| env.var(k);
+    match toolkit::find_nvcc(&mut lookup) {
+        Some(nvcc) => toolkit::from_nvcc(&nvcc),
+        None => Err(toolkit::no_toolkit_error()),
+    }
+}
+
+impl Plan {
+    /// The `-gencode` flags, one per entry.
+    pub fn nvcc_flags(&self) -> Vec<String> {
+        nvcc::emit(&self.codes)
+    }
+
+    /// Sets up a `cc::Build` for CUDA with this plan's flags.
+    #[cfg(feature = "cc")]
+    pub fn configure<'b>(&self, build: &'b mut cc::Build) -> &'b mut cc::Build {
+        build.cuda(true);
+        for flag in self.nvcc_flags() {
+            build.flag(&flag);
+        }
+        build
+    }
+
+    /// Prints the plan's warnings for Cargo, and its errors as `cargo::error=` lines.
+    /// Returns whether the build may go on.
+    pub fn report_to_cargo(&self) -> bool {
+        for d in self.diagnostics() {
+            print_for_cargo(d);
+        }
+        !self.has_errors()
+    }
+}
+
+fn print_for_cargo(d: &Diagnostic) {
+    let directive = match d.level {
+        Level::Error => "cargo::error",
+        Level::Warning => "cargo::warning",
+        Level::Note => return,
+    };
+    let mut line = format!("gpuarch[{}]: {}", d.code, d.message);
+    if let Some(loc) = &d.location {
+        line.push_str(&format!(" (at {loc})"));
+    }
+    if let Some(help) = &d.help {
+        line.push_str(&format!("; help: {help}"));
+    }
+    println!("{directive}={line}");
+}
+
+/// For build.rs: plan the crate, or stop the build with `cargo::error=` lines that say
+/// what is wrong and how to fix it. A build that would ship code some target cannot
+/// run never gets past this.
+pub fn plan_or_exit() -> Plan {
+    let mut env = BuildEnv::from_process();
+    match plan_for_build(&mut env) {
+        Ok(plan) if plan.report_to_cargo() => plan,
+        Ok(_) => std::process::exit(1),
+        Err(err) => {
+            for d in err.diagnostics() {
+                print_for_cargo(&d);
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The capabilities a plan has cubins for (handy for `cfg` flags in build scripts).
+pub fn sass_capabilities(plan: &Plan) -> Vec<Cc> {
+    let mut ccs: Vec<Cc> = plan.codes.sass().map(|a| a.cc).collect();
+    ccs.dedup();
+    ccs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> BuildEnv {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        BuildEnv::from_fn(move |k| map.get(k).cloned())
+    }
+
+    fn crate_dir(manifest: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "gpuarch-bs-{}-{}",
+            std::process::id(),
+            manifest.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("gpuarch.toml"), manifest).unwrap();
+        dir
+    }
+
+    #[test]
+    fn plans_from_the_manifest_and_records_inputs() {
+        let dir = crate_dir("gpus = [\"T4\", \"A100\"]\ncuda = \"12.4\"\n");
+        let mut e = env(&[("CARGO_MANIFEST_DIR", dir.to_str().unwrap())]);
+        let p = plan_for_build(&mut e).unwrap();
+        assert_eq!(p.nvcc_flags().len(), 3);
+        assert!(e
+            .directives
+            .iter()
+            .any(|d| d.starts_with("cargo::rerun-if-changed=") && d.ends_with("gpuarch.toml")));
+        assert!(e
+            .directives
+            .contains(&"cargo::rerun-if-env-changed=GPUARCH_GPUS".to_string()));
+    }
+
+    #[test]
+    fn environment_overrides_win() {
+        let dir = crate_dir("gpus = [\"T4\"]\ncuda = \"12.4\"\nmin-driver = \"550.54.14\"\n");
+        let mut e = env(&[
+            ("CARGO_MANIFEST_DIR", dir.to_str().unwrap()),
+            ("CUDA_COMPUTE_CAP", "90a"),
+            ("GPUARCH_MIN_DRIVER", "470.82.01"),
+        ]);
+        let p = plan_for_build(&mut e).unwrap();
+        assert_eq!(p.codes.sass().next().unwrap().number(), "90a");
+        assert!(p
+            .diagnostics()
+            .iter()
+            .any(|d| d.code == "driver-below-runtime"));
+        let mut e = env(&[("GPUARCH_GPUS", "L4, H100"), ("GPUARCH_CUDA", "12.4")]);
+        assert_eq!(plan_for_build(&mut e).unwrap().targets.len(), 2);
+    }
+
+    #[test]
+    fn bad_environment_is_an_input_error() {
+        let mut e = env(&[("GPUARCH_GPUS", "A100"), ("GPUARCH_CUDA", "twelve")]);
+        let err = plan_for_build(&mut e).unwrap_err();
+        assert_eq!(err.diagnostics()[0].code, "bad-version");
+        let mut e = env(&[("GPUARCH_GPUS", "A100"), ("PATH", "/nonexistent")]);
+        assert_eq!(
+            plan_for_build(&mut e).unwrap_err().diagnostics()[0].code,
+            "no-toolkit"
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! Diagnostics: every finding has a stable kebab-case code, a level, a message, the
+//! manifest location where there is one, and the fix.
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Note => "note",
+        }
+    }
+}
+
+/// A place in a manifest file (1-based line and column).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Location {
+    /// The location of a byte offset in `text`.
+    pub fn at(file: &std::path::Path, text: &str, offset: usize) -> Location {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() as u32 + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() as u32 + 1;
+        Location {
+            file: file.to_path_buf(),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub level: Level,
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+    pub location: Option<Location>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(explain(code).is_some(), "undocumented code {code}");
+        Diagnostic {
+            code,
+            level: Level::Error,
+            message: message.into(),
+            help: None,
+            location: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn note(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Note,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn at(mut self, location: Option<Location>) -> Self {
+        self.location = location;
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]: {}", self.level.name(), self.code, self.message)?;
+        if let Some(loc) = &self.location {
+            write!(f, "\n  --> {loc}")?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The long form of a diagnostic code, for `cargo gpuarch explain CODE`.
+#[derive(Debug)]
+pub struct CodeInfo {
+    pub code: &'static str,
+    /// Whether it reports bad input (exit 2) rather than an incompatibility (exit 1).
+    pub input: bool,
+    pub summary: &'static str,
+    pub explanation: &'static str,
+}
+
+pub fn explain(code: &str) -> Option<&'static CodeInfo> {
+    CODES.iter().find(|c| c.code == code)
+}
+
+pub static CODES: &[CodeInfo] = &[
+    CodeInfo {
+        code: "target-not-covered",
+        input: false,
+        summary: "a target GPU gets neither a cubin it can run nor PTX it can JIT",
+        explanation: "The build carries no SASS for the GPU's major version at or below its capability, \
+and no PTX of an architecture at or below it. At the first kernel launch the program fails with \
+\"no kernel image is available for execution on the device\" (cudaErrorNoKernelImageForDevice). \
+Fix: add the GPU's architecture to the build (sm_XY for native code), or embed PTX of an \
+architecture at or below it.",
+    },
+    CodeInfo {
+        code: "toolkit-cannot-target",
+        input: false,
+        summary: "the CUDA toolkit cannot generate code for a target GPU",
+        explanation: "nvcc stops with \"Unsupported gpu architecture\" for architectures it was never \
+taught (sm_100 and sm_120 need CUDA 12.8; sm_103, sm_121 and every `f` target need 12.9; \
+sm_107 needs 13.4) or that it dropped (CUDA 12.0 removed sm_35/sm_37, CUDA 13.0 removed \
+everything below sm_75, and renamed sm_101 to sm_110). Fix: build with a toolkit that lists the \
+architecture (`cargo gpuarch catalog archs sm_XY` shows which), or drop the GPU.",
+    },
+    CodeInfo {
+        code: "driver-below-runtime",
+        input: false,
+        summary: "the driver floor is older than the toolkit's CUDA runtime needs",
+        explanation: "A program built with CUDA X.Y needs a driver that supports it: the driver \
+shipped with X.Y, or since CUDA 11, any driver at or above the major's minor-version-compatibility \
+floor (450.80.02 for 11.x, 525.60.13 for 12.x, 580.65.06 for 13.x on Linux). Below it, \
+initialisation fails with \"CUDA driver version is insufficient for CUDA runtime version\" \
+(cudaErrorInsufficientDriver). Fix: raise min-driver, or build with an older toolkit.",
+    },
+    CodeInfo {
+        code: "ptx-newer-than-driver",
+        input: false,
+        summary: "a GPU can only run PTX, and the driver floor cannot JIT that PTX version",
+        explanation: "A driver JIT-compiles PTX only up to the PTX ISA of the newest toolkit it \
+shipped with, also when minor-version compatibility lets the same program's cubins run. PTX \
+from a newer toolkit fails with \"the provided PTX was compiled with an unsupported toolchain\" \
+(cudaErrorUnsupportedPtxVersion). Fix: add a cubin for the GPU (sm_XY), raise min-driver to the \
+driver named in the message, or build with an older toolkit.",
+    },
+    CodeInfo {
+        code: "arch-specific-mismatch",
+        input: false,
+        summary: "an arch-specific (`a`) or family (`f`) target is the only code near a GPU it cannot run on",
+        explanation: "sm_XYa code runs on capability X.Y only, and sm_XYf code only on its family \
+(members with the same major and a higher or equal minor). A B300 (10.3) cannot run sm_100a; an \
+RTX 5090 (12.0) cannot run sm_100f. Fix: add the GPU's own architecture, or a plain sm_XY.",
+    },
+    CodeInfo {
+        code: "not-native",
+        input: false,
+        summary: "a GPU runs code built for an older capability because the toolkit predates it",
+        explanation: "The GPU will run the cubin of a lower minor of its major (an L4 runs sm_86 \
+code from CUDA 11.7; a GB10 runs sm_120 code from CUDA 12.8), but misses the instructions and \
+tuning of its own architecture. Fix: build with the toolkit named in the message.",
+    },
+    CodeInfo {
+        code: "jit-only",
+        input: false,
+        summary: "a GPU is covered only by PTX, compiled by the driver at load time",
+        explanation: "The program runs, but the driver JIT-compiles every kernel at first load \
+(seconds to minutes for large libraries; cached in ~/.nv/ComputeCache) and needs a driver that \
+accepts the PTX version. Fix: add a cubin for the GPU.",
+    },
+    CodeInfo {
+        code: "minor-version-compat",
+        input: false,
+        summary: "the driver floor relies on CUDA minor-version compatibility",
+        explanation: "The driver floor is below the driver the toolkit shipped with, but at or above \
+its major's minor-version-compatibility floor: cubins run, APIs newer than the driver return \
+cudaErrorCallRequiresNewerDriver, and PTX newer than the driver cannot be JIT-compiled.",
+    },
+    CodeInfo {
+        code: "catalog-stale",
+        input: false,
+        summary: "the toolkit is newer than gpuarch's catalog",
+        explanation: "gpuarch does not know this CUDA release. Where nvcc is present the plan uses the \
+targets nvcc itself lists; otherwise it assumes those of the newest release it knows. Update \
+gpuarch for exact answers.",
+    },
+    CodeInfo {
+        code: "torch-would-reject",
+        input: false,
+        summary: "PyTorch would reject this TORCH_CUDA_ARCH_LIST string",
+        explanation: "torch.utils.cpp_extension splits on `;` after turning spaces into `;`, does not \
+trim, and accepts only its own list of dotted capabilities (`8.0`, `9.0a`, `8.6+PTX`) and names \
+(`Ampere`, `Hopper+...` is not one). An empty item (`8.0;`), `sm_80`, `80` or `Hopper+PTX` raise \
+\"Unknown CUDA arch (...) or GPU not supported\" in the build.",
+    },
+    CodeInfo {
+        code: "manifest-syntax",
+        input: true,
+        summary: "the manifest is not valid TOML",
+        explanation: "Fix the TOML at the line and column given.",
+    },
+    CodeInfo {
+        code: "unknown-key",
+        input: true,
+        summary: "the manifest has a key gpuarch does not know",
+        explanation: "Unknown keys are errors so that a typo (`min_driver` for `min-driver`) cannot \
+silently change a build. The message names the nearest known key.",
+    },
+    CodeInfo {
+        code: "wrong-type",
+        input: true,
+        summary: "a manifest value has the wrong type or is not one of the allowed values",
+        explanation: "The message says what the key takes.",
+    },
+    CodeInfo {
+        code: "bad-version",
+        input: true,
+        summary: "a version (toolkit, driver) does not parse",
+        explanation: "Write versions as numbers separated by dots: `cuda = \"12.4\"`, \
+`min-driver = \"525.60.13\"`.",
+    },
+    CodeInfo {
+        code: "unknown-gpu",
+        input: true,
+        summary: "a GPU name is not in the catalog",
+        explanation: "Names are matched as nvidia-smi and people write them (`A100`, `NVIDIA \
+A100-SXM4-80GB`, `Tesla T4`); `cargo gpuarch catalog gpus` lists them. A capability (`8.6`, \
+`sm_86`) or an architecture (`Ampere`) works too.",
+    },
+    CodeInfo {
+        code: "unknown-capability",
+        input: true,
+        summary: "a compute capability that no NVIDIA GPU or toolkit has",
+        explanation: "There is no sm_84 or 9.5. `cargo gpuarch catalog archs` lists every real one.",
+    },
+    CodeInfo {
+        code: "no-targets",
+        input: true,
+        summary: "no target GPUs were given",
+        explanation: "Name the GPUs to run on: `gpus = [\"A100\", \"L4\"]` in the manifest, `--gpu` on \
+the command line, or GPUARCH_GPUS in a build script's environment.",
+    },
+    CodeInfo {
+        code: "no-manifest",
+        input: true,
+        summary: "no gpuarch manifest was found",
+        explanation: "gpuarch reads gpuarch.toml, or [package.metadata.gpuarch] / \
+[workspace.metadata.gpuarch] in Cargo.toml, from the current directory upwards; \
+--manifest-path names one.",
+    },
+    CodeInfo {
+        code: "bad-arch-list",
+        input: true,
+        summary: "an architecture list (TORCH_CUDA_ARCH_LIST, CMake, nvcc flags) does not parse",
+        explanation: "The message names the item that could not be read and the forms accepted.",
+    },
+    CodeInfo {
+        code: "not-expressible",
+        input: true,
+        summary: "a plan cannot be written in the requested dialect",
+        explanation: "TORCH_CUDA_ARCH_LIST cannot hold `f` targets or PTX without the same SASS; \
+CUDA_COMPUTE_CAP holds a single architecture; clang cannot embed PTX alone.",
+    },
+    CodeInfo {
+        code: "no-toolkit",
+        input: true,
+        summary: "no CUDA toolkit was named and no nvcc was found",
+        explanation: "Set `cuda = \"12.4\"` in the manifest (or --cuda, GPUARCH_CUDA), or make nvcc \
+findable: NVCC, then CUDA_HOME/bin or CUDA_PATH/bin, then PATH.",
+    },
+    CodeInfo {
+        code: "nvcc-failed",
+        input: true,
+        summary: "nvcc could not be run or printed something unexpected",
+        explanation: "gpuarch runs `nvcc --version` and reads `release X.Y`. The message shows what \
+it printed.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_kebab_case() {
+        for (i, c) in CODES.iter().enumerate() {
+            assert!(c.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+            assert!(CODES[i + 1..].iter().all(|o| o.code != c.code));
+        }
+    }
+
+    #[test]
+    fn locations_count_lines_and_columns() {
+        let text = "a = 1\nbb = \"x\"\n";
+        let loc = Location::at(std::path::Path::new("f.toml"), text, 11);
+        assert_eq!((loc.line, loc.column), (2, 6));
+        assert_eq!(loc.to_string(), "f.toml:2:6");
+    }
+}

@@ -1,0 +1,64 @@
+//! gpuarch: plan and check the GPU code a CUDA build ships, from a target-hardware
+//! manifest, with no GPU present.
+//!
+//! The manifest (`gpuarch.toml`, or `[package.metadata.gpuarch]` /
+//! `[workspace.metadata.gpuarch]` in Cargo.toml) names the GPUs to run on, the oldest
+//! driver, and the toolkit. The planner turns it into the `-gencode` set (also as
+//! TORCH_CUDA_ARCH_LIST, CMake CUDA_ARCHITECTURES, clang flags), and the checks fail
+//! loudly where a target would get "no kernel image is available", where the toolkit
+//! cannot build for a GPU, or where the driver floor is too old for the runtime or its PTX.
+//!
+//! # In build.rs
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     let plan = gpuarch_build::plan_or_exit(); // stops the build with cargo::error= on a failed check
+//!     let mut build = cc::Build::new();
+//!     plan.configure(&mut build).file("src/kernel.cu").compile("kernel");
+//! }
+//! ```
+//!
+//! # Environment variables, in lookup order
+//!
+//! The build-script helper reads these (and prints `cargo::rerun-if-env-changed` for each):
+//!
+//! 1. `CARGO_MANIFEST_DIR`: where to look for `gpuarch.toml` or the Cargo.toml metadata
+//!    (then each parent directory).
+//! 2. `GPUARCH_MANIFEST`: a manifest path to read instead.
+//! 3. `GPUARCH_GPUS`: target GPUs, separated by `,` or `;`; replaces the manifest's `gpus`.
+//! 4. `CUDA_COMPUTE_CAP`: read only when `GPUARCH_GPUS` is unset: one capability as
+//!    candle-style crates write it (`80`, `90a`); it becomes the only target.
+//! 5. `GPUARCH_MIN_DRIVER`: the Linux driver floor; replaces `min-driver`'s Linux value.
+//! 6. `GPUARCH_CUDA`: the toolkit version; replaces `cuda`.
+//! 7. When no toolkit is named: `NVCC`, then `CUDA_HOME`, `CUDA_PATH` (their `bin/nvcc`),
+//!    then `PATH`, to find the nvcc whose `--version` decides.
+//!
+//! The library never needs a GPU, nvidia-smi or the network.
+
+pub mod arch;
+pub mod build_script;
+pub mod catalog;
+pub mod check;
+pub mod coverage;
+pub mod diagnostic;
+pub mod emit;
+pub mod error;
+pub mod manifest;
+pub mod plan;
+pub mod target;
+pub mod toolkit;
+pub mod version;
+
+pub use arch::{Arch, Cc, Code, CodeKind, CodeSet, Variant};
+pub use build_script::{plan_for_build, plan_or_exit, BuildEnv};
+pub use catalog::Os;
+pub use coverage::{coverage, Verdict};
+pub use diagnostic::{Diagnostic, Level, Location};
+pub use emit::Dialect;
+pub use error::{Error, Result};
+pub use manifest::Manifest;
+pub use plan::{plan, Plan, PlanRequest};
+pub use target::Target;
+pub use toolkit::Toolkit;
+pub use version::Version;

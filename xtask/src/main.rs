@@ -1,0 +1,32 @@
+//! Developer tasks: `cargo xtask <task>`.
+//!
+//! - `codegen [--check]`: turn `gpuarch-build/data/*.toml` into `src/catalog/generated.rs`.
+//! - `verify-toolkits [--all | VERSION...]`: check `toolkits.toml` against NVIDIA's compilers on PyPI.
+
+mod codegen;
+mod verify_toolkits;
+
+use std::path::PathBuf;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("codegen") => codegen::run(&args[1..]),
+        Some("verify-toolkits") => verify_toolkits::run(&args[1..]),
+        _ => Err(anyhow::anyhow!(
+            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...]>"
+        )),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
