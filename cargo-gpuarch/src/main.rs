@@ -1,1 +1,345 @@
-fn main() {}
+//! `cargo gpuarch`: a thin shell over gpuarch-build. It parses arguments, calls the
+//! library, renders text or JSON, and maps the outcome to an exit code:
+//! 0 fine, 1 an incompatibility found, 2 bad input or usage.
+
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gpuarch_build::build_script::{self, BuildEnv};
+use gpuarch_build::check::{self, Assessment};
+use gpuarch_build::manifest::{Located, Manifest, PtxPolicy, SassPolicy};
+use gpuarch_build::{diagnostic, plan, target, Dialect, Error, PlanRequest, Toolkit, Version};
+
+use render::{Output, Report};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo gpuarch",
+    bin_name = "cargo gpuarch",
+    version,
+    about = "Plan and check the GPU code a CUDA build ships, from a target-hardware manifest",
+    after_help = "Exit codes: 0 fine, 1 an incompatibility found, 2 bad input or usage."
+)]
+struct Cli {
+    /// When to color text output (NO_COLOR is honoured).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Plan the -gencode set for the manifest's GPUs, and check it.
+    Plan(PlanArgs),
+    /// Check the plan, or an existing arch list (--torch-arch-list, --cmake-architectures, --nvcc-flags).
+    Check(CheckArgs),
+    /// Translate an arch list between dialects.
+    Convert(ConvertArgs),
+    /// Query the catalog of facts.
+    Catalog(CatalogArgs),
+    /// Explain a diagnostic code (all codes when none is given).
+    Explain { code: Option<String> },
+}
+
+#[derive(Args, Clone)]
+struct ManifestArgs {
+    /// gpuarch.toml or Cargo.toml to read (default: found from the current directory up).
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// A target GPU: a product name, a capability (8.6, sm_86) or an architecture. Repeatable; replaces the manifest's list.
+    #[arg(long = "gpu", value_name = "GPU")]
+    gpus: Vec<String>,
+    /// The CUDA toolkit version that builds (default: the manifest's, else the nvcc found).
+    #[arg(long, value_name = "VERSION")]
+    cuda: Option<String>,
+    /// The oldest Linux driver to run on.
+    #[arg(long, value_name = "VERSION")]
+    min_driver: Option<String>,
+    /// The oldest Windows driver to run on.
+    #[arg(long, value_name = "VERSION")]
+    min_driver_windows: Option<String>,
+    /// Cubin policy: one per capability (exact) or the fewest by the same-major rule (minimal).
+    #[arg(long, value_enum)]
+    sass: Option<SassArg>,
+    /// PTX policy: PTX of the highest target (highest) or none.
+    #[arg(long, value_enum)]
+    ptx: Option<PtxArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SassArg {
+    Exact,
+    Minimal,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PtxArg {
+    Highest,
+    None,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Nvcc,
+    Torch,
+    Cmake,
+    Clang,
+    Env,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    manifest: ManifestArgs,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    manifest: ManifestArgs,
+    /// Check this TORCH_CUDA_ARCH_LIST instead of the plan.
+    #[arg(long, value_name = "LIST", group = "list")]
+    torch_arch_list: Option<String>,
+    /// Check this CMake CUDA_ARCHITECTURES list instead of the plan.
+    #[arg(long, value_name = "LIST", group = "list")]
+    cmake_architectures: Option<String>,
+    /// Check these nvcc flags instead of the plan.
+    #[arg(long, value_name = "FLAGS", group = "list", allow_hyphen_values = true)]
+    nvcc_flags: Option<String>,
+    /// Check these clang flags instead of the plan.
+    #[arg(long, value_name = "FLAGS", group = "list", allow_hyphen_values = true)]
+    clang_flags: Option<String>,
+    /// Check this CUDA_COMPUTE_CAP instead of the plan.
+    #[arg(long, value_name = "CAP", group = "list")]
+    compute_cap: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    /// The dialect of LIST.
+    #[arg(long, value_parser = dialect_names())]
+    from: String,
+    /// The dialect to write.
+    #[arg(long, value_parser = dialect_names())]
+    to: String,
+    /// The toolkit, where the list says `all` or `all-major`.
+    #[arg(long, value_name = "VERSION")]
+    cuda: Option<String>,
+    /// The list to translate.
+    #[arg(allow_hyphen_values = true)]
+    list: String,
+}
+
+fn dialect_names() -> Vec<&'static str> {
+    Dialect::ALL.iter().map(|d| d.name()).collect()
+}
+
+#[derive(Args)]
+struct CatalogArgs {
+    #[arg(value_enum)]
+    table: CatalogTable,
+    /// Keep rows matching this (a name, capability, architecture or version).
+    query: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum CatalogTable {
+    Gpus,
+    Toolkits,
+    Archs,
+}
+
+fn main() -> ExitCode {
+    // `cargo gpuarch ...` runs `cargo-gpuarch gpuarch ...`.
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "gpuarch") {
+        args.remove(1);
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let out = Output::new(match cli.color {
+        ColorChoice::Always => Some(true),
+        ColorChoice::Never => Some(false),
+        ColorChoice::Auto => None,
+    });
+    let code = match cli.command {
+        Command::Plan(a) => run_plan(&a.manifest, a.format, &out),
+        Command::Check(a) => run_check(a, &out),
+        Command::Convert(a) => run_convert(a, &out),
+        Command::Catalog(a) => render::catalog(a.table, a.query.as_deref(), a.format, &out),
+        Command::Explain { code } => render::explain(code.as_deref(), &out),
+    };
+    ExitCode::from(code)
+}
+
+fn run_plan(args: &ManifestArgs, format: Format, out: &Output) -> u8 {
+    match build_request(args, true) {
+        Ok((manifest, request)) => {
+            let planned = plan::plan(&request);
+            out.report(&Report::from_plan("plan", &manifest, &planned), format)
+        }
+        Err(err) => out.input_error(&err, format),
+    }
+}
+
+fn run_check(args: CheckArgs, out: &Output) -> u8 {
+    let list = [
+        (Dialect::Torch, &args.torch_arch_list),
+        (Dialect::Cmake, &args.cmake_architectures),
+        (Dialect::Nvcc, &args.nvcc_flags),
+        (Dialect::Clang, &args.clang_flags),
+        (Dialect::ComputeCap, &args.compute_cap),
+    ]
+    .into_iter()
+    .find_map(|(d, text)| text.as_ref().map(|t| (d, t.clone())));
+    let Some((dialect, text)) = list else {
+        return run_plan(&args.manifest, args.format, out);
+    };
+    let result = (|| -> Result<Report, Error> {
+        let manifest = load_manifest(&args.manifest)?;
+        let targets = target::resolve(&manifest.gpus, manifest.gpus_location.as_ref())?;
+        // Only a named toolkit: an existing list is judged as written, not by whatever
+        // nvcc this machine happens to have.
+        let toolkit = manifest
+            .cuda
+            .as_ref()
+            .map(|c| Toolkit::named(c.value, c.location.clone()));
+        let parsed = dialect
+            .parse(&text, toolkit.as_ref())
+            .map_err(Error::invalid)?;
+        let mut assessment: Assessment = check::assess(
+            &parsed.codes,
+            &targets,
+            toolkit.as_ref(),
+            &manifest.min_driver,
+        );
+        assessment.diagnostics.splice(0..0, parsed.warnings.clone());
+        assessment.diagnostics.sort_by_key(|d| d.level);
+        Ok(Report::from_list(
+            &manifest,
+            dialect,
+            &text,
+            &parsed.codes,
+            toolkit.as_ref(),
+            assessment,
+        ))
+    })();
+    match result {
+        Ok(report) => out.report(&report, args.format),
+        Err(err) => out.input_error(&err, args.format),
+    }
+}
+
+fn run_convert(args: ConvertArgs, out: &Output) -> u8 {
+    let from = Dialect::from_name(&args.from).expect("clap checked the name");
+    let to = Dialect::from_name(&args.to).expect("clap checked the name");
+    let result = (|| -> Result<String, Error> {
+        let toolkit = match &args.cuda {
+            Some(v) => Some(Toolkit::named(parse_version("--cuda", v)?, None)),
+            None => None,
+        };
+        let parsed = from
+            .parse(&args.list, toolkit.as_ref())
+            .map_err(Error::invalid)?;
+        for w in &parsed.warnings {
+            out.diagnostic(w);
+        }
+        to.emit(&parsed.codes).map_err(Error::invalid)
+    })();
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            0
+        }
+        Err(err) => out.input_error(&err, Format::Text),
+    }
+}
+
+/// The manifest (from --manifest-path, or found from here unless --gpu names the
+/// targets), with the command-line flags applied on top.
+fn load_manifest(args: &ManifestArgs) -> Result<Manifest, Error> {
+    let mut manifest = match &args.manifest_path {
+        Some(path) => Manifest::from_path(path)?,
+        None if !args.gpus.is_empty() => Manifest::default(),
+        None => {
+            let cwd = std::env::current_dir().map_err(|source| Error::Io {
+                path: PathBuf::from("."),
+                source,
+            })?;
+            Manifest::discover(&cwd)?
+        }
+    };
+    if !args.gpus.is_empty() {
+        manifest.gpus = args.gpus.iter().map(|g| Located::bare(g.clone())).collect();
+    }
+    if let Some(v) = &args.cuda {
+        manifest.cuda = Some(Located::bare(parse_version("--cuda", v)?));
+    }
+    if let Some(v) = &args.min_driver {
+        manifest.min_driver.linux = Some(Located::bare(parse_version("--min-driver", v)?));
+    }
+    if let Some(v) = &args.min_driver_windows {
+        manifest.min_driver.windows =
+            Some(Located::bare(parse_version("--min-driver-windows", v)?));
+    }
+    if let Some(s) = args.sass {
+        manifest.sass = match s {
+            SassArg::Exact => SassPolicy::Exact,
+            SassArg::Minimal => SassPolicy::Minimal,
+        };
+    }
+    if let Some(p) = args.ptx {
+        manifest.ptx = match p {
+            PtxArg::Highest => PtxPolicy::Highest,
+            PtxArg::None => PtxPolicy::None,
+        };
+    }
+    Ok(manifest)
+}
+
+fn build_request(args: &ManifestArgs, detect: bool) -> Result<(Manifest, PlanRequest), Error> {
+    let manifest = load_manifest(args)?;
+    let toolkit = match &manifest.cuda {
+        Some(c) => Toolkit::named(c.value, c.location.clone()),
+        None if detect => build_script::resolve_toolkit(
+            &manifest,
+            &mut BuildEnv::from_fn(|k| std::env::var(k).ok()),
+        )?,
+        None => return Err(gpuarch_build::toolkit::no_toolkit_error()),
+    };
+    let request = PlanRequest::from_manifest(&manifest, toolkit)?;
+    Ok((manifest, request))
+}
+
+fn parse_version(flag: &str, value: &str) -> Result<Version, Error> {
+    value.parse().map_err(|e| {
+        Error::invalid(
+            diagnostic::Diagnostic::error("bad-version", format!("{flag}: {e}"))
+                .with_help(format!("pass {flag} 12.4 (toolkit) or 525.60.13 (driver)")),
+        )
+    })
+}

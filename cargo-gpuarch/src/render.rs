@@ -1,0 +1,657 @@
+//! Rendering: text for people, JSON (documented in the README) for machines, and the
+//! bare dialect strings for pipelines.
+
+use std::io::IsTerminal;
+
+use gpuarch_build::catalog::{self, Os};
+use gpuarch_build::check::Assessment;
+use gpuarch_build::diagnostic::{self, Diagnostic, Level};
+use gpuarch_build::emit::nvcc;
+use gpuarch_build::manifest::{DriverFloor, Manifest};
+use gpuarch_build::toolkit::ToolkitOrigin;
+use gpuarch_build::{Code, CodeKind, CodeSet, Dialect, Error, Plan, Toolkit, Verdict};
+use serde_json::{json, Value};
+
+use crate::{CatalogTable, Format};
+
+/// JSON documents carry this; it changes only when a field changes meaning or goes away.
+const SCHEMA_VERSION: u32 = 1;
+
+pub struct Output {
+    color: bool,
+}
+
+impl Output {
+    pub fn new(forced: Option<bool>) -> Self {
+        let color = forced.unwrap_or_else(|| {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        });
+        Output { color }
+    }
+
+    fn paint(&self, text: &str, ansi: &str) -> String {
+        if self.color {
+            format!("\x1b[{ansi}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A diagnostic, on stderr.
+    pub fn diagnostic(&self, d: &Diagnostic) {
+        eprintln!("{}", self.diagnostic_text(d));
+    }
+
+    fn diagnostic_text(&self, d: &Diagnostic) -> String {
+        let level = match d.level {
+            Level::Error => self.paint("error", "1;31"),
+            Level::Warning => self.paint("warning", "1;33"),
+            Level::Note => self.paint("note", "1;36"),
+        };
+        let mut s = format!("{level}[{}]: {}", d.code, d.message);
+        if let Some(loc) = &d.location {
+            s.push_str(&format!("\n  --> {loc}"));
+        }
+        if let Some(help) = &d.help {
+            s.push_str(&format!("\n  {}: {help}", self.paint("help", "1")));
+        }
+        s
+    }
+
+    /// Bad input: exit 2.
+    pub fn input_error(&self, err: &Error, format: Format) -> u8 {
+        let diagnostics = err.diagnostics();
+        if format == Format::Json {
+            print_json(&json!({
+                "schema_version": SCHEMA_VERSION,
+                "ok": false,
+                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            }));
+        } else {
+            for d in &diagnostics {
+                self.diagnostic(d);
+            }
+        }
+        2
+    }
+
+    /// Prints a report; 1 when a check failed.
+    pub fn report(&self, report: &Report, format: Format) -> u8 {
+        let failed = report.assessment.has_errors();
+        match format {
+            Format::Text => self.report_text(report),
+            Format::Json => print_json(&report.json()),
+            dialect => {
+                for d in &report.assessment.diagnostics {
+                    if d.level != Level::Note {
+                        self.diagnostic(d);
+                    }
+                }
+                match report.dialect_text(dialect) {
+                    Ok(text) => println!("{text}"),
+                    Err(d) => {
+                        self.diagnostic(&d);
+                        return 2;
+                    }
+                }
+            }
+        }
+        u8::from(failed)
+    }
+
+    fn report_text(&self, r: &Report) {
+        let source = r
+            .manifest_files
+            .first()
+            .map_or(String::new(), |f| format!(" ({f})"));
+        let toolkit = match &r.toolkit {
+            Some(t) => format!(", CUDA {}{}", t.version, toolkit_origin_text(t)),
+            None => String::new(),
+        };
+        println!(
+            "{}{source}: {} target{}{toolkit}",
+            self.paint(&format!("gpuarch {}", r.command), "1"),
+            r.assessment.targets.len(),
+            if r.assessment.targets.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+        );
+        if let Some((dialect, text)) = &r.input {
+            println!("checking {}: {text}", dialect_label(*dialect));
+        }
+        println!();
+        let rows: Vec<[String; 3]> = r
+            .assessment
+            .targets
+            .iter()
+            .map(|t| {
+                [
+                    t.target.name.clone(),
+                    t.target.cc.to_string(),
+                    self.verdict_text(&t.verdict),
+                ]
+            })
+            .collect();
+        let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0).max(6);
+        println!("  {:w0$}  {:5}  covered by", "target", "cc");
+        for row in &rows {
+            println!("  {:w0$}  {:5}  {}", row[0], row[1], row[2]);
+        }
+        println!();
+        if !r.entries.is_empty() {
+            println!("{}", self.paint("gencode", "1"));
+            for (code, reason) in &r.entries {
+                println!("  {:13} {reason}", code.to_string());
+            }
+            println!();
+        }
+        println!("nvcc flags:            {}", nvcc::emit(&r.codes).join(" "));
+        for (label, dialect) in [
+            ("TORCH_CUDA_ARCH_LIST:  ", Dialect::Torch),
+            ("CUDA_ARCHITECTURES:    ", Dialect::Cmake),
+            ("clang:                 ", Dialect::Clang),
+            ("CUDA_COMPUTE_CAP:      ", Dialect::ComputeCap),
+        ] {
+            if let Ok(text) = dialect.emit(&r.codes) {
+                println!("{label}{text}");
+            }
+        }
+        if let Some(req) = &r.required_driver {
+            let parts: Vec<String> = Os::ALL
+                .iter()
+                .filter_map(|os| {
+                    req.get(*os)
+                        .map(|d| format!("{} >= {}", os.name(), d.value))
+                })
+                .collect();
+            if !parts.is_empty() {
+                println!("minimum driver:        {}", parts.join(", "));
+            }
+        }
+        if !r.assessment.diagnostics.is_empty() {
+            println!();
+        }
+        for d in &r.assessment.diagnostics {
+            println!("{}", self.diagnostic_text(d));
+        }
+        let errors = r
+            .assessment
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == Level::Error)
+            .count();
+        let warnings = r
+            .assessment
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == Level::Warning)
+            .count();
+        let verdict = if errors > 0 {
+            self.paint(
+                &format!("FAILED: {errors} error(s), {warnings} warning(s)"),
+                "1;31",
+            )
+        } else {
+            self.paint(
+                &format!("ok: every target is covered ({warnings} warning(s))"),
+                "1;32",
+            )
+        };
+        println!("\n{verdict}");
+    }
+
+    fn verdict_text(&self, v: &Verdict) -> String {
+        let text = v.describe();
+        match v {
+            Verdict::Native(_) => text,
+            Verdict::Compatible(_) | Verdict::Jit { .. } => self.paint(&text, "33"),
+            _ => self.paint(&format!("{text} (no kernel image)"), "31"),
+        }
+    }
+}
+
+fn toolkit_origin_text(t: &Toolkit) -> String {
+    match &t.origin {
+        ToolkitOrigin::Nvcc(p) => format!(" (from {})", p.display()),
+        ToolkitOrigin::Named(Some(loc)) => format!(" (from {loc})"),
+        ToolkitOrigin::Named(None) => String::new(),
+    }
+}
+
+fn dialect_label(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Nvcc => "nvcc flags",
+        Dialect::Torch => "TORCH_CUDA_ARCH_LIST",
+        Dialect::Cmake => "CUDA_ARCHITECTURES",
+        Dialect::Clang => "clang flags",
+        Dialect::ComputeCap => "CUDA_COMPUTE_CAP",
+    }
+}
+
+/// What `plan` and `check` print, from a plan or from a checked list.
+pub struct Report {
+    command: &'static str,
+    manifest_files: Vec<String>,
+    toolkit: Option<Toolkit>,
+    input: Option<(Dialect, String)>,
+    codes: CodeSet,
+    entries: Vec<(Code, String)>,
+    required_driver: Option<DriverFloor>,
+    driver_floor: DriverFloor,
+    assessment: Assessment,
+}
+
+impl Report {
+    pub fn from_plan(command: &'static str, manifest: &Manifest, plan: &Plan) -> Report {
+        Report {
+            command,
+            manifest_files: files(manifest),
+            toolkit: Some(plan.toolkit.clone()),
+            input: None,
+            codes: plan.codes.clone(),
+            entries: plan
+                .entries
+                .iter()
+                .map(|e| (e.code, e.reason.clone()))
+                .collect(),
+            required_driver: Some(plan.min_driver.clone()),
+            driver_floor: manifest.min_driver.clone(),
+            assessment: plan.assessment.clone(),
+        }
+    }
+
+    pub fn from_list(
+        manifest: &Manifest,
+        dialect: Dialect,
+        text: &str,
+        codes: &CodeSet,
+        toolkit: Option<&Toolkit>,
+        assessment: Assessment,
+    ) -> Report {
+        let entries = codes
+            .iter()
+            .map(|c| (c, format!("from the {}", dialect_label(dialect))))
+            .collect();
+        Report {
+            command: "check",
+            manifest_files: files(manifest),
+            toolkit: toolkit.cloned(),
+            input: Some((dialect, text.to_string())),
+            codes: codes.clone(),
+            entries,
+            required_driver: None,
+            driver_floor: manifest.min_driver.clone(),
+            assessment,
+        }
+    }
+
+    fn dialect_text(&self, format: Format) -> Result<String, Diagnostic> {
+        match format {
+            Format::Nvcc => Dialect::Nvcc.emit(&self.codes),
+            Format::Torch => Dialect::Torch.emit(&self.codes),
+            Format::Cmake => Dialect::Cmake.emit(&self.codes),
+            Format::Clang => Dialect::Clang.emit(&self.codes),
+            Format::Env => Ok(self.env_text()),
+            Format::Text | Format::Json => unreachable!("handled by the caller"),
+        }
+    }
+
+    /// Shell assignments for `eval` or an env file.
+    fn env_text(&self) -> String {
+        let mut lines = vec![format!(
+            "NVCC_GENCODE=\"{}\"",
+            nvcc::emit(&self.codes).join(" ")
+        )];
+        if let Ok(t) = Dialect::Torch.emit(&self.codes) {
+            lines.push(format!("TORCH_CUDA_ARCH_LIST=\"{t}\""));
+        }
+        let cmake = Dialect::Cmake.emit(&self.codes).unwrap_or_default();
+        lines.push(format!("CMAKE_CUDA_ARCHITECTURES=\"{cmake}\""));
+        lines.push(format!("CUDAARCHS=\"{cmake}\""));
+        if let Ok(c) = Dialect::ComputeCap.emit(&self.codes) {
+            lines.push(format!("CUDA_COMPUTE_CAP={c}"));
+        }
+        lines.join("\n")
+    }
+
+    fn json(&self) -> Value {
+        let targets: Vec<Value> = self
+            .assessment
+            .targets
+            .iter()
+            .map(|t| {
+                let (coverage, detail) = verdict_json(&t.verdict);
+                json!({
+                    "name": t.target.name,
+                    "cc": t.target.cc.to_string(),
+                    "architecture": t.target.gpu.map(|g| g.architecture),
+                    "integrated": t.target.integrated,
+                    "covered_by": t.verdict.code().map(|c| c.to_string()),
+                    "coverage": coverage,
+                    "detail": detail,
+                    "location": t.target.location.as_ref().map(location_json),
+                })
+            })
+            .collect();
+        let gencode: Vec<Value> = self
+            .entries
+            .iter()
+            .map(|(code, reason)| {
+                json!({
+                    "code": code.to_string(),
+                    "kind": if code.kind == CodeKind::Sass { "sass" } else { "ptx" },
+                    "arch": code.arch.number(),
+                    "flag": format!("-gencode=arch=compute_{},code={code}", code.arch.number()),
+                    "reason": reason,
+                })
+            })
+            .collect();
+        json!({
+            "schema_version": SCHEMA_VERSION,
+            "command": self.command,
+            "ok": !self.assessment.has_errors(),
+            "manifest": self.manifest_files,
+            "input": self.input.as_ref().map(|(d, t)| json!({"dialect": d.name(), "text": t})),
+            "toolkit": self.toolkit.as_ref().map(toolkit_json),
+            "targets": targets,
+            "gencode": gencode,
+            "nvcc_flags": nvcc::emit(&self.codes),
+            "torch_cuda_arch_list": Dialect::Torch.emit(&self.codes).ok(),
+            "cmake_cuda_architectures": Dialect::Cmake.emit(&self.codes).ok(),
+            "clang_flags": Dialect::Clang.emit(&self.codes).ok().map(|s| s.split(' ').map(String::from).collect::<Vec<_>>()),
+            "cuda_compute_cap": Dialect::ComputeCap.emit(&self.codes).ok(),
+            "min_driver": self.required_driver.as_ref().map(floor_json),
+            "driver_floor": floor_json(&self.driver_floor),
+            "diagnostics": self.assessment.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn files(manifest: &Manifest) -> Vec<String> {
+    manifest
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect()
+}
+
+fn verdict_json(v: &Verdict) -> (&'static str, String) {
+    let kind = match v {
+        Verdict::Native(_) => "native",
+        Verdict::Compatible(_) => "compatible",
+        Verdict::Jit { .. } => "jit",
+        Verdict::PtxTooNew { .. } => "ptx-too-new",
+        Verdict::Uncovered { .. } => "none",
+    };
+    (kind, v.describe())
+}
+
+fn toolkit_json(t: &Toolkit) -> Value {
+    let (source, nvcc) = match &t.origin {
+        ToolkitOrigin::Nvcc(p) => ("nvcc", Some(p.display().to_string())),
+        ToolkitOrigin::Named(_) => ("named", None),
+    };
+    json!({
+        "version": t.version.to_string(),
+        "ptx_isa": t.ptx_isa.to_string(),
+        "source": source,
+        "nvcc": nvcc,
+        "known": t.known,
+    })
+}
+
+fn floor_json(f: &DriverFloor) -> Value {
+    json!({
+        "linux": f.linux.as_ref().map(|d| d.value.to_string()),
+        "windows": f.windows.as_ref().map(|d| d.value.to_string()),
+    })
+}
+
+fn location_json(l: &diagnostic::Location) -> Value {
+    json!({"file": l.file.display().to_string(), "line": l.line, "column": l.column})
+}
+
+fn diagnostic_json(d: &Diagnostic) -> Value {
+    json!({
+        "code": d.code,
+        "level": d.level.name(),
+        "message": d.message,
+        "help": d.help,
+        "location": d.location.as_ref().map(location_json),
+    })
+}
+
+fn print_json(v: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON values serialize")
+    );
+}
+
+/// `cargo gpuarch catalog gpus|toolkits|archs [QUERY]`.
+pub fn catalog(table: CatalogTable, query: Option<&str>, format: Format, out: &Output) -> u8 {
+    let rows: Vec<Value> = match table {
+        CatalogTable::Gpus => catalog_gpus(query),
+        CatalogTable::Toolkits => catalog_toolkits(query),
+        CatalogTable::Archs => catalog_archs(query),
+    };
+    if rows.is_empty() {
+        if let Some(q) = query {
+            out.diagnostic(
+                &Diagnostic::error(
+                    "unknown-gpu",
+                    format!("nothing in the catalog matches `{q}`"),
+                )
+                .with_help("run the same command without a query to see every row"),
+            );
+            return 2;
+        }
+    }
+    match format {
+        Format::Json => print_json(&Value::Array(rows)),
+        _ => {
+            for row in &rows {
+                println!("{}", catalog_line(table, row));
+            }
+        }
+    }
+    0
+}
+
+fn matches(query: Option<&str>, fields: &[String]) -> bool {
+    let Some(q) = query else { return true };
+    let q = catalog::fold_name(q);
+    fields.iter().any(|f| {
+        let f = catalog::fold_name(f);
+        f == q || f.contains(&q)
+    })
+}
+
+fn catalog_gpus(query: Option<&str>) -> Vec<Value> {
+    let found = query.and_then(catalog::find_gpu);
+    catalog::gpus()
+        .iter()
+        .filter(|g| {
+            found.is_some_and(|f| std::ptr::eq(f, *g))
+                || matches(
+                    query,
+                    &[
+                        g.name.to_string(),
+                        g.architecture.to_string(),
+                        g.cc.to_string(),
+                    ],
+                )
+                || g.aliases.iter().any(|a| matches(query, &[a.to_string()]))
+        })
+        .map(|g| {
+            json!({
+                "name": g.name,
+                "aliases": g.aliases,
+                "cc": g.cc.to_string(),
+                "architecture": g.architecture,
+                "integrated": g.integrated,
+                "source": g.source,
+            })
+        })
+        .collect()
+}
+
+fn catalog_toolkits(query: Option<&str>) -> Vec<Value> {
+    catalog::toolkits()
+        .iter()
+        .filter(|t| {
+            query.is_none_or(|q| {
+                let v = t.version.to_string();
+                v == q || v.starts_with(&format!("{q}."))
+            })
+        })
+        .map(|t| {
+            let names = |arches: &[gpuarch_build::Arch], prefix: &str| -> Vec<String> {
+                arches.iter().map(|a| format!("{prefix}{}", a.number())).collect()
+            };
+            json!({
+                "version": t.version.to_string(),
+                "real_targets": names(t.real_targets, "sm_"),
+                "virtual_targets": names(t.virtual_targets, "compute_"),
+                "ptx_isa": t.ptx_isa.to_string(),
+                "driver": {
+                    "linux": t.driver_linux.map(|d| d.to_string()),
+                    "windows": t.driver_windows.map(|d| d.to_string()),
+                },
+                "min_driver_minor_compat": {
+                    "linux": catalog::runtime_min_driver(t.version, Os::Linux).map(|d| d.to_string()),
+                    "windows": catalog::runtime_min_driver(t.version, Os::Windows).map(|d| d.to_string()),
+                },
+                "pypi_nvcc": t.pypi_nvcc,
+                "source": t.source,
+            })
+        })
+        .collect()
+}
+
+fn catalog_archs(query: Option<&str>) -> Vec<Value> {
+    let mut arches: Vec<gpuarch_build::Arch> = catalog::toolkits()
+        .iter()
+        .flat_map(|t| t.real_targets.iter().copied())
+        .collect();
+    arches.sort();
+    arches.dedup();
+    arches
+        .into_iter()
+        .filter(|a| {
+            query.is_none_or(|q| {
+                let q = q.trim();
+                let q = q
+                    .strip_prefix("sm_")
+                    .or_else(|| q.strip_prefix("compute_"))
+                    .unwrap_or(q);
+                a.number() == q
+                    || a.dotted() == q
+                    || a.cc.to_string() == q
+                    || a.cc.number().to_string() == q
+            })
+        })
+        .map(|a| {
+            let code = Code::sass(a);
+            let range = catalog::toolkit_range(code);
+            let gpus: Vec<&str> = catalog::gpus_with_cc(a.cc).map(|g| g.name).collect();
+            json!({
+                "arch": code.to_string(),
+                "virtual": format!("compute_{}", a.number()),
+                "cc": a.cc.to_string(),
+                "variant": match a.variant {
+                    gpuarch_build::Variant::Plain => "plain",
+                    gpuarch_build::Variant::Family => "family",
+                    gpuarch_build::Variant::Specific => "arch-specific",
+                },
+                "first_toolkit": range.map(|(f, _)| f.version.to_string()),
+                "last_toolkit": range.map(|(_, l)| l.version.to_string()),
+                "gpus": gpus,
+            })
+        })
+        .collect()
+}
+
+fn catalog_line(table: CatalogTable, row: &Value) -> String {
+    let s = |k: &str| row[k].as_str().unwrap_or("").to_string();
+    let list = |v: &Value| {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    match table {
+        CatalogTable::Gpus => format!(
+            "{:<40} {:>5}  {:<10}{}  {}",
+            s("name"),
+            s("cc"),
+            s("architecture"),
+            if row["integrated"].as_bool() == Some(true) {
+                " (integrated)"
+            } else {
+                ""
+            },
+            list(&row["aliases"])
+        ),
+        CatalogTable::Toolkits => format!(
+            "CUDA {:<5} PTX ISA {:<4} driver linux >= {:<10} minor-compat >= {:<10} sm: {}",
+            s("version"),
+            s("ptx_isa"),
+            row["driver"]["linux"].as_str().unwrap_or("unknown"),
+            row["min_driver_minor_compat"]["linux"]
+                .as_str()
+                .unwrap_or("-"),
+            list(&row["real_targets"]).replace("sm_", "")
+        ),
+        CatalogTable::Archs => format!(
+            "{:<9} cc {:<5} {:<13} CUDA {} to {}  {}",
+            s("arch"),
+            s("cc"),
+            s("variant"),
+            s("first_toolkit"),
+            s("last_toolkit"),
+            list(&row["gpus"])
+        ),
+    }
+}
+
+/// `cargo gpuarch explain [CODE]`.
+pub fn explain(code: Option<&str>, out: &Output) -> u8 {
+    match code {
+        None => {
+            for c in diagnostic::CODES {
+                println!("{:24} {}", c.code, c.summary);
+            }
+            0
+        }
+        Some(code) => match diagnostic::explain(code) {
+            Some(info) => {
+                println!("{}: {}\n", info.code, info.summary);
+                println!("{}", info.explanation);
+                println!(
+                    "\nExit code when it fires: {}",
+                    if info.input {
+                        "2 (bad input)"
+                    } else {
+                        "1 (incompatibility) when an error; 0 for warnings and notes"
+                    }
+                );
+                0
+            }
+            None => {
+                out.diagnostic(
+                    &Diagnostic::error("unknown-key", format!("no diagnostic code `{code}`"))
+                        .with_help("`cargo gpuarch explain` lists every code"),
+                );
+                2
+            }
+        },
+    }
+}
