@@ -13,11 +13,13 @@ use crate::plan::{self, Plan, PlanRequest};
 use crate::toolkit::{self, Toolkit};
 use crate::version::Version;
 
+type EnvLookup = Box<dyn FnMut(&str) -> Option<String>>;
+
 /// Reads a build script's environment and records each variable it reads, so Cargo
 /// reruns the script when one changes (pkg-config does the same).
 pub struct BuildEnv {
     record: bool,
-    lookup: Box<dyn FnMut(&str) -> Option<String>>,
+    lookup: EnvLookup,
     /// Lines for Cargo, printed by [`BuildEnv::flush`] (kept so tests can read them).
     pub directives: Vec<String>,
 }

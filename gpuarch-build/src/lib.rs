@@ -11,12 +11,10 @@
 //! # In build.rs
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     let plan = gpuarch_build::plan_or_exit(); // stops the build with cargo::error= on a failed check
-//!     let mut build = cc::Build::new();
-//!     plan.configure(&mut build).file("src/kernel.cu").compile("kernel");
-//! }
+//! // build.rs, in fn main():
+//! let plan = gpuarch_build::plan_or_exit(); // stops the build with cargo::error= on a failed check
+//! let mut build = cc::Build::new();
+//! plan.configure(&mut build).file("src/kernel.cu").compile("kernel");
 //! ```
 //!
 //! # Environment variables, in lookup order

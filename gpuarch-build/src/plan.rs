@@ -128,7 +128,7 @@ pub fn plan(request: &PlanRequest) -> Plan {
 /// The cubin to build for one target capability, if the toolkit can build any that
 /// runs there.
 fn choose_sass(cc: Cc, request: &PlanRequest, toolkit: &Toolkit) -> Option<Code> {
-    let cc = toolkit_cc(cc, toolkit);
+    let cc = catalog::cc_for_toolkit(cc, toolkit.version);
     let wanted = if request.arch_specific.includes(cc) {
         Variant::Specific
     } else if request.family_specific.includes(cc) {
@@ -163,19 +163,6 @@ fn request_opt_in(request: &PlanRequest, variant: Variant) -> &OptIn {
         Variant::Specific => &request.arch_specific,
         _ => &request.family_specific,
     }
-}
-
-/// Thor is sm_101 to toolkits before CUDA 13.0 and sm_110 after.
-fn toolkit_cc(cc: Cc, toolkit: &Toolkit) -> Cc {
-    for r in catalog::renames() {
-        if cc == r.to && toolkit.version < r.since {
-            return r.from;
-        }
-        if cc == r.from && toolkit.version >= r.since {
-            return r.to;
-        }
-    }
-    cc
 }
 
 /// PTX of the highest capability the plan has SASS for, so newer GPUs can JIT it.

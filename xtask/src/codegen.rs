@@ -296,12 +296,17 @@ fn parse_version(s: &str) -> Result<Vec<u32>> {
 fn version_expr(s: &str) -> Result<String> {
     let p = parse_version(s)?;
     let get = |i: usize| p.get(i).copied().unwrap_or(0);
+    // Keep the written digits: drivers are zero-padded (580.65.06).
+    let widths: Vec<usize> = s.split('.').map(str::len).chain([1, 1]).take(3).collect();
     Ok(format!(
-        "Version::new({}, {}, {}, {})",
+        "Version::padded({}, {}, {}, {}, [{}, {}, {}])",
         get(0),
         get(1),
         get(2),
-        p.len()
+        p.len(),
+        widths[0],
+        widths[1],
+        widths[2]
     ))
 }
 

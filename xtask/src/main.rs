@@ -2,7 +2,9 @@
 //!
 //! - `codegen [--check]`: turn `gpuarch-build/data/*.toml` into `src/catalog/generated.rs`.
 //! - `verify-toolkits [--all | VERSION...]`: check `toolkits.toml` against NVIDIA's compilers on PyPI.
+//! - `bench [plan|build-script|compile|all]`: the timed benchmarks quoted in the README.
 
+mod bench;
 mod codegen;
 mod verify_toolkits;
 
@@ -13,8 +15,9 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(&args[1..]),
         Some("verify-toolkits") => verify_toolkits::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...]>"
+            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | bench [plan|build-script|compile|all]>"
         )),
     };
     if let Err(err) = result {

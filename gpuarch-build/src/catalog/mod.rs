@@ -265,7 +265,7 @@ pub fn latest_toolkit() -> &'static ToolkitInfo {
 pub fn toolkit_range(code: Code) -> Option<(&'static ToolkitInfo, &'static ToolkitInfo)> {
     let mut able = toolkits().iter().filter(|t| t.can_emit(code));
     let first = able.next()?;
-    let last = able.last().unwrap_or(first);
+    let last = able.next_back().unwrap_or(first);
     Some((first, last))
 }
 
@@ -313,13 +313,14 @@ pub fn same_device(a: Cc, b: Cc) -> bool {
             .any(|r| (r.from == a && r.to == b) || (r.from == b && r.to == a))
 }
 
-/// The number a toolkit uses for a device that was renumbered, if it differs.
-pub fn cc_for_toolkit(cc: Cc, toolkit: &ToolkitInfo) -> Cc {
+/// The number a toolkit uses for a device that was renumbered (Thor is sm_101 to
+/// toolkits before CUDA 13.0 and sm_110 after).
+pub fn cc_for_toolkit(cc: Cc, toolkit: Version) -> Cc {
     for r in renames() {
-        if cc == r.to && toolkit.version < r.since {
+        if cc == r.to && toolkit < r.since {
             return r.from;
         }
-        if cc == r.from && toolkit.version >= r.since {
+        if cc == r.from && toolkit >= r.since {
             return r.to;
         }
     }
@@ -424,10 +425,9 @@ mod tests {
 
     #[test]
     fn thor_rename() {
-        let t129 = toolkit(v("12.9")).unwrap();
-        let t130 = toolkit(v("13.0")).unwrap();
-        assert_eq!(cc_for_toolkit(Cc::new(11, 0), t129), Cc::new(10, 1));
-        assert_eq!(cc_for_toolkit(Cc::new(10, 1), t130), Cc::new(11, 0));
+        assert_eq!(cc_for_toolkit(Cc::new(11, 0), v("12.9")), Cc::new(10, 1));
+        assert_eq!(cc_for_toolkit(Cc::new(10, 1), v("13.0")), Cc::new(11, 0));
+        assert_eq!(cc_for_toolkit(Cc::new(9, 0), v("13.0")), Cc::new(9, 0));
         assert!(same_device(Cc::new(10, 1), Cc::new(11, 0)));
     }
 

@@ -1,0 +1,234 @@
+//! `cargo xtask bench [plan|build-script|compile|all]`: the timed benchmarks quoted in the
+//! README, each against a peer measured in the same run, runs interleaved so a drift in
+//! the machine's speed hits both sides alike.
+//!
+//! - `plan`: `cargo gpuarch plan` on examples/fleet/gpuarch.toml, whole process, against
+//!   a Rust binary that only prints hello (process start is the floor); and `plan` on a
+//!   generated 1,000-GPU manifest.
+//! - `build-script`: the build.rs helper's own work (manifest, plan, cc::Build set-up; no
+//!   nvcc), in process, and as a whole process against hello.
+//! - `compile`: clean compile of a crate whose only build-dependency is gpuarch-build,
+//!   against the same crate with only `cc`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::workspace_root;
+
+pub fn run(args: &[String]) -> Result<()> {
+    let which = args.first().map(String::as_str).unwrap_or("all");
+    let runs = env_count("GPUARCH_BENCH_RUNS", 200);
+    match which {
+        "plan" => plan(runs),
+        "build-script" => build_script(runs),
+        "compile" => compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3)),
+        "all" => {
+            plan(runs)?;
+            build_script(runs)?;
+            compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3))
+        }
+        other => bail!("unknown benchmark `{other}`: plan, build-script, compile or all"),
+    }
+}
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn release_binaries() -> Result<(PathBuf, PathBuf, PathBuf)> {
+    let root = workspace_root();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["build", "--quiet", "--release", "-p", "cargo-gpuarch", "-p", "xtask", "--bins"])
+        .status()
+        .context("running cargo build")?;
+    ensure!(status.success(), "cargo build --release failed");
+    let dir = target_dir().join("release");
+    Ok((
+        dir.join("cargo-gpuarch"),
+        dir.join("hello"),
+        dir.join("build-script-probe"),
+    ))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Wall time of one run of a command, its output discarded; fails if it fails.
+fn time_once(cmd: &mut Command) -> Result<Duration> {
+    let start = Instant::now();
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("running {cmd:?}"))?;
+    let elapsed = start.elapsed();
+    ensure!(status.success(), "{cmd:?} failed: {status}");
+    Ok(elapsed)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Runs A and B in turn `runs` times (after a warm-up each); prints the medians and the
+/// median of the per-pair ratios A/B.
+fn paired(label: &str, runs: usize, mut a: impl FnMut() -> Command, mut b: impl FnMut() -> Command) -> Result<(Duration, Duration)> {
+    time_once(&mut a())?;
+    time_once(&mut b())?;
+    let mut ta = Vec::with_capacity(runs);
+    let mut tb = Vec::with_capacity(runs);
+    let mut ratios = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let x = time_once(&mut a())?;
+        let y = time_once(&mut b())?;
+        ratios.push(x.as_secs_f64() / y.as_secs_f64());
+        ta.push(x);
+        tb.push(y);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let (ma, mb) = (median(ta), median(tb));
+    println!(
+        "{label}: {} vs {} (median of {runs}); ratio {:.2} (median of pairwise ratios)",
+        ms(ma),
+        ms(mb),
+        ratios[runs / 2]
+    );
+    Ok((ma, mb))
+}
+
+fn plan(runs: usize) -> Result<()> {
+    let (cli, hello, _) = release_binaries()?;
+    let manifest = workspace_root().join("examples/fleet/gpuarch.toml");
+    paired("plan examples/fleet vs hello", runs, || {
+        let mut c = Command::new(&cli);
+        c.args(["gpuarch", "plan", "--format", "nvcc", "--manifest-path"]).arg(&manifest);
+        c
+    }, || Command::new(&hello))?;
+
+    let big = write_big_manifest(1000)?;
+    paired("plan 1,000-GPU manifest vs hello", runs / 4, || {
+        let mut c = Command::new(&cli);
+        c.args(["gpuarch", "plan", "--format", "json", "--manifest-path"]).arg(&big);
+        c
+    }, || Command::new(&hello))?;
+    Ok(())
+}
+
+/// A manifest of `count` GPUs written the ways nvidia-smi and people write them.
+fn write_big_manifest(count: usize) -> Result<PathBuf> {
+    let names: Vec<String> = gpuarch_build::catalog::gpus()
+        .iter()
+        .filter(|g| g.cc.major >= 5)
+        .flat_map(|g| std::iter::once(g.name).chain(g.aliases.iter().copied()))
+        .map(|n| n.replace('"', ""))
+        .collect();
+    let mut text = String::from("cuda = \"12.9\"\nmin-driver = \"575.51.03\"\ngpus = [\n");
+    for i in 0..count {
+        // Every fifth entry a memory/form-factor variant, as inventories list them.
+        let name = &names[i % names.len()];
+        if i % 5 == 0 {
+            text.push_str(&format!("  \"{name}-{}GB\",\n", 16 + i % 4 * 16));
+        } else {
+            text.push_str(&format!("  \"{name}\",\n"));
+        }
+    }
+    text.push_str("]\n");
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("fleet-{count}.toml"));
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn build_script(runs: usize) -> Result<()> {
+    let root = workspace_root();
+    let fleet = root.join("examples/fleet");
+    // In process: everything a build.rs calls, nvcc excluded (the manifest names `cuda`).
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let dir = fleet.to_string_lossy().to_string();
+        let start = Instant::now();
+        let mut env = gpuarch_build::BuildEnv::from_fn(move |k| (k == "CARGO_MANIFEST_DIR").then(|| dir.clone()));
+        let plan = gpuarch_build::plan_for_build(&mut env).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut build = cc::Build::new();
+        plan.configure(&mut build);
+        ensure!(!plan.has_errors(), "the example plan has errors");
+        times.push(start.elapsed());
+    }
+    println!("build-script helper, in process: {} (median of {runs})", ms(median(times)));
+
+    let (_, hello, probe) = release_binaries()?;
+    paired("build-script helper as a process vs hello", runs, || {
+        let mut c = Command::new(&probe);
+        c.env("CARGO_MANIFEST_DIR", &fleet);
+        c
+    }, || Command::new(&hello))?;
+    Ok(())
+}
+
+fn compile(runs: usize) -> Result<()> {
+    let root = workspace_root();
+    let base = target_dir().join("bench/compile");
+    let with_cc = make_crate(&base.join("only-cc"), "cc = \"1.2\"", "let _ = cc::Build::new();")?;
+    let gpuarch_path = root.join("gpuarch-build");
+    let with_gpuarch = make_crate(
+        &base.join("gpuarch-build"),
+        &format!("gpuarch-build = {{ path = {:?} }}", gpuarch_path.to_string_lossy()),
+        "let _ = gpuarch_build::plan_for_build;",
+    )?;
+    let build = |dir: &Path| {
+        let mut c = Command::new(env!("CARGO"));
+        c.current_dir(dir)
+            .args(["build", "--quiet", "--offline"])
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env_remove("RUSTFLAGS");
+        c
+    };
+    // Each run starts clean: the target directory is removed first.
+    let clean_build = |dir: PathBuf| {
+        move || {
+            let _ = std::fs::remove_dir_all(dir.join("target"));
+            build(&dir)
+        }
+    };
+    let (g, c) = paired(
+        "clean compile: gpuarch-build vs cc alone",
+        runs,
+        clean_build(with_gpuarch),
+        clean_build(with_cc),
+    )?;
+    println!("  ({:.1} s vs {:.1} s)", g.as_secs_f64(), c.as_secs_f64());
+    Ok(())
+}
+
+fn make_crate(dir: &Path, dependency: &str, use_it: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir.join("src"))?;
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!("[package]\nname = \"bench-crate\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[workspace]\n\n[build-dependencies]\n{dependency}\n"),
+    )?;
+    std::fs::write(dir.join("build.rs"), format!("fn main() {{ {use_it} }}\n"))?;
+    std::fs::write(dir.join("src/lib.rs"), "")?;
+    // Resolve once, so the timed builds only compile.
+    let status = Command::new(env!("CARGO"))
+        .current_dir(dir)
+        .args(["generate-lockfile", "--quiet", "--offline"])
+        .status()?;
+    ensure!(status.success(), "cargo generate-lockfile failed in {}", dir.display());
+    Ok(dir.to_path_buf())
+}
