@@ -33,8 +33,9 @@ fn main() {
         plan.toolkit.version
     );
 
+    // cc adds the profile's -O level, and -G (unoptimised device code) where the
+    // profile has debug info, as in `dev`: test kernels' speed with --release.
     plan.configure(&mut cc::Build::new())
         .file("src/kernel.cu")
-        .flag("-lineinfo")
         .compile("kernel");
 }

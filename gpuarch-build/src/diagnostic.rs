@@ -198,6 +198,13 @@ its major's minor-version-compatibility floor: cubins run, APIs newer than the d
 cudaErrorCallRequiresNewerDriver, and PTX newer than the driver cannot be JIT-compiled.",
     },
     CodeInfo {
+        code: "opt-in-unused",
+        input: false,
+        summary: "`arch-specific` or `family-specific` names a capability that is not a target",
+        explanation: "The capability gets no code from the opt-in because no target GPU has it. \
+Add the GPU to `gpus`, or remove the capability from the opt-in.",
+    },
+    CodeInfo {
         code: "catalog-stale",
         input: false,
         summary: "the toolkit is newer than gpuarch's catalog",

@@ -8,7 +8,7 @@ use crate::check::{self, Assessment};
 use crate::coverage::{self, Verdict};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::error::Result;
-use crate::manifest::{DriverFloor, Manifest, OptIn, PtxPolicy, SassPolicy};
+use crate::manifest::{DriverFloor, Located, Manifest, OptIn, PtxPolicy, SassPolicy};
 use crate::target::{self, Target};
 use crate::toolkit::Toolkit;
 use crate::version::Version;
@@ -39,8 +39,8 @@ pub struct PlanRequest {
     pub min_driver: DriverFloor,
     pub ptx: PtxPolicy,
     pub sass: SassPolicy,
-    pub arch_specific: OptIn,
-    pub family_specific: OptIn,
+    pub arch_specific: Located<OptIn>,
+    pub family_specific: Located<OptIn>,
 }
 
 impl PlanRequest {
@@ -54,8 +54,8 @@ impl PlanRequest {
             min_driver: manifest.min_driver.clone(),
             ptx: manifest.ptx,
             sass: manifest.sass,
-            arch_specific: manifest.arch_specific.value.clone(),
-            family_specific: manifest.family_specific.value.clone(),
+            arch_specific: manifest.arch_specific.clone(),
+            family_specific: manifest.family_specific.clone(),
         })
     }
 }
@@ -113,7 +113,10 @@ pub fn plan(request: &PlanRequest) -> Plan {
     }
 
     let entries = explain_entries(&codes, &request.targets);
-    let assessment = check::assess(&codes, &request.targets, Some(toolkit), &request.min_driver);
+    let mut assessment =
+        check::assess(&codes, &request.targets, Some(toolkit), &request.min_driver);
+    assessment.diagnostics.extend(check_opt_ins(request));
+    assessment.diagnostics.sort_by_key(|d| d.level);
     let min_driver = required_driver(&codes, &request.targets, toolkit);
     Plan {
         targets: request.targets.clone(),
@@ -129,9 +132,9 @@ pub fn plan(request: &PlanRequest) -> Plan {
 /// runs there.
 fn choose_sass(cc: Cc, request: &PlanRequest, toolkit: &Toolkit) -> Option<Code> {
     let cc = catalog::cc_for_toolkit(cc, toolkit.version);
-    let wanted = if request.arch_specific.includes(cc) {
+    let wanted = if request.arch_specific.value.includes(cc) {
         Variant::Specific
-    } else if request.family_specific.includes(cc) {
+    } else if request.family_specific.value.includes(cc) {
         Variant::Family
     } else {
         Variant::Plain
@@ -140,10 +143,8 @@ fn choose_sass(cc: Cc, request: &PlanRequest, toolkit: &Toolkit) -> Option<Code>
     if toolkit.can_emit(exact) {
         return Some(exact);
     }
-    if wanted != Variant::Plain && !matches!(request_opt_in(request, wanted), OptIn::All) {
-        // An explicit opt-in the toolkit cannot honour: plan nothing, the check says why.
-        return None;
-    }
+    // An opt-in the toolkit cannot honour falls back to plain code; `check_opt_ins`
+    // reports it as an error where the manifest named the capability.
     let plain = Code::sass(Arch::plain(cc));
     if toolkit.can_emit(plain) {
         return Some(plain);
@@ -158,11 +159,63 @@ fn choose_sass(cc: Cc, request: &PlanRequest, toolkit: &Toolkit) -> Option<Code>
         .map(Code::sass)
 }
 
-fn request_opt_in(request: &PlanRequest, variant: Variant) -> &OptIn {
-    match variant {
-        Variant::Specific => &request.arch_specific,
-        _ => &request.family_specific,
+/// Opt-ins that name no target, or a capability the toolkit has no such variant for.
+fn check_opt_ins(request: &PlanRequest) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (opt_in, variant, key) in [
+        (&request.arch_specific, Variant::Specific, "arch-specific"),
+        (&request.family_specific, Variant::Family, "family-specific"),
+    ] {
+        let OptIn::Only(list) = &opt_in.value else {
+            continue;
+        };
+        for &cc in list {
+            if !request.targets.iter().any(|t| t.cc == cc) {
+                out.push(
+                    Diagnostic::warning(
+                        "opt-in-unused",
+                        format!("`{key}` names {cc}, which is not one of the targets"),
+                    )
+                    .with_help(format!(
+                        "add a {cc} GPU to `gpus`, or remove {cc} from `{key}`"
+                    ))
+                    .at(opt_in.location.clone()),
+                );
+                continue;
+            }
+            let tk_cc = catalog::cc_for_toolkit(cc, request.toolkit.version);
+            let code = Code::sass(Arch::new(tk_cc, variant));
+            if !request.toolkit.can_emit(code) {
+                let have: Vec<String> = request
+                    .toolkit
+                    .real_targets
+                    .iter()
+                    .filter(|a| a.variant == variant)
+                    .map(|a| a.cc.to_string())
+                    .collect();
+                let have = if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(", ")
+                };
+                let first = catalog::toolkit_range(code).map_or(String::new(), |(f, _)| {
+                    format!("; CUDA {} has it", f.version)
+                });
+                out.push(
+                    Diagnostic::error(
+                        "toolkit-cannot-target",
+                        format!(
+                            "CUDA {} cannot generate {code} for `{key}` (its {key} targets: {have}){first}",
+                            request.toolkit.version
+                        ),
+                    )
+                    .with_help(format!("remove {cc} from `{key}`, or build with a toolkit that has {code}"))
+                    .at(opt_in.location.clone()),
+                );
+            }
+        }
     }
+    out
 }
 
 /// PTX of the highest capability the plan has SASS for, so newer GPUs can JIT it.
@@ -258,8 +311,8 @@ mod tests {
             min_driver: DriverFloor::default(),
             ptx: PtxPolicy::Highest,
             sass: SassPolicy::Exact,
-            arch_specific: OptIn::Off,
-            family_specific: OptIn::Off,
+            arch_specific: Located::bare(OptIn::Off),
+            family_specific: Located::bare(OptIn::Off),
         }
     }
 
@@ -306,10 +359,31 @@ mod tests {
     #[test]
     fn arch_specific_opt_in() {
         let mut r = request(&["A100", "H100"], "12.4");
-        r.arch_specific = OptIn::Only(vec![Cc::new(9, 0)]);
+        r.arch_specific = Located::bare(OptIn::Only(vec![Cc::new(9, 0)]));
         let p = plan(&r);
         assert_eq!(codes(&p), ["sm_80", "sm_90a", "compute_90"]);
         assert!(!p.has_errors(), "{:?}", p.diagnostics());
+        // All: only the capabilities that have an `a` variant get one.
+        r.arch_specific = Located::bare(OptIn::All);
+        assert_eq!(codes(&plan(&r)), ["sm_80", "sm_90a", "compute_90"]);
+    }
+
+    #[test]
+    fn opt_ins_the_toolkit_cannot_honour_are_errors() {
+        let mut r = request(&["A100", "H100"], "12.4");
+        r.arch_specific = Located::bare(OptIn::Only(vec![Cc::new(8, 0), Cc::new(8, 6)]));
+        let p = plan(&r);
+        let found: Vec<&str> = p.diagnostics().iter().map(|d| d.code).collect();
+        assert_eq!(found, ["toolkit-cannot-target", "opt-in-unused"]);
+        assert!(p.diagnostics()[0].message.contains("sm_80a"));
+        let mut r = request(&["B200"], "12.8");
+        r.family_specific = Located::bare(OptIn::Only(vec![Cc::new(10, 0)]));
+        let p = plan(&r);
+        assert!(
+            p.diagnostics()[0].message.contains("12.9"),
+            "{:?}",
+            p.diagnostics()
+        );
     }
 
     #[test]

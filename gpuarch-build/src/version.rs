@@ -110,14 +110,20 @@ impl FromStr for Version {
         let mut widths = [1u8; 3];
         let mut parts = 0u8;
         for piece in trimmed.split('.') {
-            if parts == 3 || piece.is_empty() || piece.len() > 9 || !piece.bytes().all(|b| b.is_ascii_digit()) {
+            if parts == 3
+                || piece.is_empty()
+                || piece.len() > 9
+                || !piece.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(err());
             }
             numbers[parts as usize] = piece.parse().map_err(|_| err())?;
             widths[parts as usize] = piece.len() as u8;
             parts += 1;
         }
-        Ok(Version::padded(numbers[0], numbers[1], numbers[2], parts, widths))
+        Ok(Version::padded(
+            numbers[0], numbers[1], numbers[2], parts, widths,
+        ))
     }
 }
 

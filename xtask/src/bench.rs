@@ -45,7 +45,16 @@ fn release_binaries() -> Result<(PathBuf, PathBuf, PathBuf)> {
     let root = workspace_root();
     let status = Command::new(env!("CARGO"))
         .current_dir(&root)
-        .args(["build", "--quiet", "--release", "-p", "cargo-gpuarch", "-p", "xtask", "--bins"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "cargo-gpuarch",
+            "-p",
+            "xtask",
+            "--bins",
+        ])
         .status()
         .context("running cargo build")?;
     ensure!(status.success(), "cargo build --release failed");
@@ -87,7 +96,12 @@ fn ms(d: Duration) -> String {
 
 /// Runs A and B in turn `runs` times (after a warm-up each); prints the medians and the
 /// median of the per-pair ratios A/B.
-fn paired(label: &str, runs: usize, mut a: impl FnMut() -> Command, mut b: impl FnMut() -> Command) -> Result<(Duration, Duration)> {
+fn paired(
+    label: &str,
+    runs: usize,
+    mut a: impl FnMut() -> Command,
+    mut b: impl FnMut() -> Command,
+) -> Result<(Duration, Duration)> {
     time_once(&mut a())?;
     time_once(&mut b())?;
     let mut ta = Vec::with_capacity(runs);
@@ -114,18 +128,30 @@ fn paired(label: &str, runs: usize, mut a: impl FnMut() -> Command, mut b: impl 
 fn plan(runs: usize) -> Result<()> {
     let (cli, hello, _) = release_binaries()?;
     let manifest = workspace_root().join("examples/fleet/gpuarch.toml");
-    paired("plan examples/fleet vs hello", runs, || {
-        let mut c = Command::new(&cli);
-        c.args(["gpuarch", "plan", "--format", "nvcc", "--manifest-path"]).arg(&manifest);
-        c
-    }, || Command::new(&hello))?;
+    paired(
+        "plan examples/fleet vs hello",
+        runs,
+        || {
+            let mut c = Command::new(&cli);
+            c.args(["gpuarch", "plan", "--format", "nvcc", "--manifest-path"])
+                .arg(&manifest);
+            c
+        },
+        || Command::new(&hello),
+    )?;
 
     let big = write_big_manifest(1000)?;
-    paired("plan 1,000-GPU manifest vs hello", runs / 4, || {
-        let mut c = Command::new(&cli);
-        c.args(["gpuarch", "plan", "--format", "json", "--manifest-path"]).arg(&big);
-        c
-    }, || Command::new(&hello))?;
+    paired(
+        "plan 1,000-GPU manifest vs hello",
+        runs / 4,
+        || {
+            let mut c = Command::new(&cli);
+            c.args(["gpuarch", "plan", "--format", "json", "--manifest-path"])
+                .arg(&big);
+            c
+        },
+        || Command::new(&hello),
+    )?;
     Ok(())
 }
 
@@ -163,32 +189,49 @@ fn build_script(runs: usize) -> Result<()> {
     for _ in 0..runs {
         let dir = fleet.to_string_lossy().to_string();
         let start = Instant::now();
-        let mut env = gpuarch_build::BuildEnv::from_fn(move |k| (k == "CARGO_MANIFEST_DIR").then(|| dir.clone()));
+        let mut env = gpuarch_build::BuildEnv::from_fn(move |k| {
+            (k == "CARGO_MANIFEST_DIR").then(|| dir.clone())
+        });
         let plan = gpuarch_build::plan_for_build(&mut env).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut build = cc::Build::new();
         plan.configure(&mut build);
         ensure!(!plan.has_errors(), "the example plan has errors");
         times.push(start.elapsed());
     }
-    println!("build-script helper, in process: {} (median of {runs})", ms(median(times)));
+    println!(
+        "build-script helper, in process: {} (median of {runs})",
+        ms(median(times))
+    );
 
     let (_, hello, probe) = release_binaries()?;
-    paired("build-script helper as a process vs hello", runs, || {
-        let mut c = Command::new(&probe);
-        c.env("CARGO_MANIFEST_DIR", &fleet);
-        c
-    }, || Command::new(&hello))?;
+    paired(
+        "build-script helper as a process vs hello",
+        runs,
+        || {
+            let mut c = Command::new(&probe);
+            c.env("CARGO_MANIFEST_DIR", &fleet);
+            c
+        },
+        || Command::new(&hello),
+    )?;
     Ok(())
 }
 
 fn compile(runs: usize) -> Result<()> {
     let root = workspace_root();
     let base = target_dir().join("bench/compile");
-    let with_cc = make_crate(&base.join("only-cc"), "cc = \"1.2\"", "let _ = cc::Build::new();")?;
+    let with_cc = make_crate(
+        &base.join("only-cc"),
+        "cc = \"1.2\"",
+        "let _ = cc::Build::new();",
+    )?;
     let gpuarch_path = root.join("gpuarch-build");
     let with_gpuarch = make_crate(
         &base.join("gpuarch-build"),
-        &format!("gpuarch-build = {{ path = {:?} }}", gpuarch_path.to_string_lossy()),
+        &format!(
+            "gpuarch-build = {{ path = {:?} }}",
+            gpuarch_path.to_string_lossy()
+        ),
         "let _ = gpuarch_build::plan_for_build;",
     )?;
     let build = |dir: &Path| {
@@ -229,6 +272,10 @@ fn make_crate(dir: &Path, dependency: &str, use_it: &str) -> Result<PathBuf> {
         .current_dir(dir)
         .args(["generate-lockfile", "--quiet", "--offline"])
         .status()?;
-    ensure!(status.success(), "cargo generate-lockfile failed in {}", dir.display());
+    ensure!(
+        status.success(),
+        "cargo generate-lockfile failed in {}",
+        dir.display()
+    );
     Ok(dir.to_path_buf())
 }
