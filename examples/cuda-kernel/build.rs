@@ -5,23 +5,15 @@
 //! `cargo::error=` lines (no nvcc, a GPU the toolkit cannot build for, a driver floor
 //! the runtime cannot run on, ...) before nvcc ever runs.
 
-use gpuarch_build::toolkit::ToolkitOrigin;
+use std::path::PathBuf;
+
+use gpuarch_build::toolkit::{self, ToolkitOrigin};
 
 fn main() {
     println!("cargo::rerun-if-changed=src/kernel.cu");
 
     let plan = gpuarch_build::plan_or_exit();
-
-    // gpuarch found nvcc through NVCC, CUDA_HOME, CUDA_PATH or PATH; cc only looks at
-    // NVCC and PATH. Point cc at the same nvcc, so the compiler that builds is the one
-    // that was planned for (CUDA_HOME-only setups would otherwise fail or, worse, use
-    // a different nvcc from PATH).
-    if let ToolkitOrigin::Nvcc(nvcc) = &plan.toolkit.origin {
-        if std::env::var_os("NVCC").is_none() {
-            // Edition 2021, and the build script has no other threads yet.
-            std::env::set_var("NVCC", nvcc);
-        }
-    }
+    use_the_planned_nvcc(&plan);
 
     // Lets the library report what it was built for.
     println!(
@@ -34,8 +26,26 @@ fn main() {
     );
 
     // cc adds the profile's -O level, and -G (unoptimised device code) where the
-    // profile has debug info, as in `dev`: test kernels' speed with --release.
+    // profile has debug info, as in `dev`: time kernels with --release.
     plan.configure(&mut cc::Build::new())
         .file("src/kernel.cu")
         .compile("kernel");
+}
+
+/// gpuarch finds nvcc through NVCC, CUDA_HOME, CUDA_PATH, then PATH; cc only looks at
+/// NVCC (and its target-prefixed forms) and PATH. Point cc at gpuarch's nvcc, so that
+/// a CUDA_HOME-only setup builds, and with the compiler the plan was made for.
+fn use_the_planned_nvcc(plan: &gpuarch_build::Plan) {
+    if std::env::var_os("NVCC").is_some() {
+        return;
+    }
+    let nvcc: Option<PathBuf> = match &plan.toolkit.origin {
+        ToolkitOrigin::Nvcc(path) => Some(path.clone()),
+        // `cuda = "..."` named the version, so gpuarch did not look for nvcc.
+        ToolkitOrigin::Named(_) => toolkit::find_nvcc(&mut |k| std::env::var(k).ok()),
+    };
+    if let Some(nvcc) = nvcc {
+        // Edition 2021, and the build script has no other threads.
+        std::env::set_var("NVCC", nvcc);
+    }
 }

@@ -257,12 +257,24 @@ fn target_diagnostics(
                         runs_only_on(code.arch)
                     ),
                 ),
-                None => Diagnostic::error(
-                    "target-not-covered",
-                    format!(
-                        "{name} is not covered: the build has {present}, with no cubin it can run and no PTX it can JIT (\"no kernel image is available for execution on the device\")"
-                    ),
-                ),
+                None => {
+                    let same_major = codes
+                        .sass()
+                        .any(|a| a.cc.major == target.cc.major && a.cc != target.cc);
+                    let tegra = if same_major
+                        && (target.integrated || codes.sass().any(|a| catalog::cc_is_integrated(a.cc)))
+                    {
+                        " (Tegra and desktop GPUs do not run each other's cubins, even within a major)"
+                    } else {
+                        ""
+                    };
+                    Diagnostic::error(
+                        "target-not-covered",
+                        format!(
+                            "{name} is not covered: the build has {present}, with no cubin it can run and no PTX it can JIT{tegra} (\"no kernel image is available for execution on the device\")"
+                        ),
+                    )
+                }
             };
             out.push(d.with_help(fix).at(target.location.clone()));
         }
@@ -508,6 +520,18 @@ mod tests {
             &floor("535.54.03"),
         );
         assert_eq!(codes_of(&a), ["jit-only"]);
+    }
+
+    #[test]
+    fn orin_needs_its_own_cubin() {
+        let a = assess(
+            &set(&["sm_80", "sm_86"]),
+            &targets(&["Jetson AGX Orin"]),
+            None,
+            &DriverFloor::default(),
+        );
+        assert_eq!(codes_of(&a), ["target-not-covered"]);
+        assert!(a.diagnostics[0].message.contains("Tegra"));
     }
 
     #[test]

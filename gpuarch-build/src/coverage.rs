@@ -71,10 +71,17 @@ impl Verdict {
     }
 }
 
-/// How a cubin of `arch` relates to a GPU of capability `cc`.
+/// How a cubin of `arch` relates to a GPU of capability `cc`: `Some(true)` native,
+/// `Some(false)` compatible, `None` it does not run there.
 pub fn sass_runs_on(arch: Arch, cc: Cc) -> Option<bool> {
     if catalog::same_device(arch.cc, cc) {
         return Some(true);
+    }
+    // "Binary compatibility is supported only for the desktop. It is not supported for
+    // Tegra." (CUDA C Programming Guide, 3.1.2): an sm_80 cubin does not load on Orin
+    // (8.7), nor an sm_87 one on a desktop GPU.
+    if catalog::cc_is_integrated(arch.cc) || catalog::cc_is_integrated(cc) {
+        return None;
     }
     let compatible = match arch.variant {
         Variant::Plain => arch.cc.major == cc.major && arch.cc.minor < cc.minor,
@@ -231,6 +238,19 @@ mod tests {
         ));
         assert!(!coverage(&set(&["compute_90"], None), cc("8.9"), None).runs());
         assert!(!coverage(&set(&["compute_90a"], None), cc("10.0"), None).runs());
+    }
+
+    #[test]
+    fn tegra_has_no_cross_device_cubin_compatibility() {
+        // Measured on Orin: arch=compute_80,code=sm_80 gives "no kernel image"; the
+        // compute_80 PTX runs (jax-ml/jax#40492).
+        assert!(!coverage(&set(&["sm_80", "sm_86"], None), cc("8.7"), None).runs());
+        assert!(matches!(
+            coverage(&set(&["sm_80", "compute_80"], None), cc("8.7"), None),
+            Verdict::Jit { .. }
+        ));
+        assert!(!coverage(&set(&["sm_87"], None), cc("8.9"), None).runs());
+        assert!(!coverage(&set(&["sm_101"], None), cc("10.3"), None).runs());
     }
 
     #[test]

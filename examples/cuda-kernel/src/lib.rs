@@ -70,7 +70,10 @@ impl std::error::Error for CudaError {}
 #[derive(Debug, PartialEq, Eq)]
 pub enum SoftmaxError {
     /// `cols` is zero, or does not divide the input's length, or a dimension exceeds `i32`.
-    BadShape { len: usize, cols: usize },
+    BadShape {
+        len: usize,
+        cols: usize,
+    },
     Cuda(CudaError),
 }
 
@@ -94,12 +97,12 @@ impl From<CudaError> for SoftmaxError {
 }
 
 fn shape(len: usize, cols: usize) -> Result<(c_int, c_int), SoftmaxError> {
-    let bad = SoftmaxError::BadShape { len, cols };
-    if cols == 0 || len % cols != 0 {
-        return Err(bad);
+    let bad = || SoftmaxError::BadShape { len, cols };
+    if len.checked_rem(cols) != Some(0) {
+        return Err(bad());
     }
-    let rows = c_int::try_from(len / cols).map_err(|_| SoftmaxError::BadShape { len, cols })?;
-    let cols = c_int::try_from(cols).map_err(|_| bad)?;
+    let rows = c_int::try_from(len / cols).map_err(|_| bad())?;
+    let cols = c_int::try_from(cols).map_err(|_| bad())?;
     Ok((rows, cols))
 }
 
@@ -128,7 +131,9 @@ pub unsafe fn softmax_rows_device(
     cols: i32,
     stream: *mut c_void,
 ) -> Result<(), CudaError> {
-    CudaError::check(ffi::cuda_kernel_softmax_rows(d_in, d_out, rows, cols, stream))
+    CudaError::check(ffi::cuda_kernel_softmax_rows(
+        d_in, d_out, rows, cols, stream,
+    ))
 }
 
 /// How many CUDA devices the runtime sees.

@@ -37,7 +37,11 @@ fn the_cpu_reference_sums_to_one() {
 
 #[test]
 fn the_build_is_planned_by_gpuarch() {
-    assert!(cuda_kernel::GENCODE.contains("-gencode="), "{}", cuda_kernel::GENCODE);
+    assert!(
+        cuda_kernel::GENCODE.contains("-gencode="),
+        "{}",
+        cuda_kernel::GENCODE
+    );
 }
 
 #[test]
@@ -46,14 +50,20 @@ fn gpu_matches_cpu() {
         return;
     }
     let (binary, ptx) = kernel_binary_version().expect("a kernel image for this GPU");
-    eprintln!("running sm_{binary} code (PTX {ptx}); built with {}", cuda_kernel::GENCODE);
+    eprintln!(
+        "running sm_{binary} code (PTX {ptx}); built with {}",
+        cuda_kernel::GENCODE
+    );
     // Rows narrower than, equal to and wider than the block, and a ragged tail.
     for cols in [1usize, 31, 256, 1000, 4097] {
         let x = input(17, cols);
         let got = softmax_rows(&x, cols).unwrap();
         let want = softmax_rows_cpu(&x, cols).unwrap();
         for (g, w) in got.iter().zip(&want) {
-            assert!((g - w).abs() <= 1e-5 + 1e-4 * w.abs(), "cols {cols}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
+                "cols {cols}: {g} vs {w}"
+            );
         }
     }
 }

@@ -241,9 +241,11 @@ pub fn is_known_cc(cc: Cc) -> bool {
             .any(|t| t.real_targets.iter().any(|a| a.cc == cc))
 }
 
-/// Whether an integrated (Tegra) part has this capability.
+/// Whether this capability belongs to integrated (Tegra) parts only; a renumbered
+/// capability (Thor's 10.1) counts as its new number.
 pub fn cc_is_integrated(cc: Cc) -> bool {
-    let mut with_cc = gpus_with_cc(cc).peekable();
+    let renamed = renames().iter().find(|r| r.from == cc).map_or(cc, |r| r.to);
+    let mut with_cc = gpus_with_cc(renamed).peekable();
     with_cc.peek().is_some() && with_cc.all(|g| g.integrated)
 }
 
