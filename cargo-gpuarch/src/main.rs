@@ -2,6 +2,15 @@
 //! library, renders text or JSON, and maps the outcome to an exit code:
 //! 0 fine, 1 an incompatibility found, 2 bad input or usage.
 
+/// `println!` that ignores a closed stdout (`cargo gpuarch catalog gpus | head -1`)
+/// instead of panicking on the broken pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod render;
 
 use std::path::PathBuf;
@@ -197,7 +206,7 @@ fn main() -> ExitCode {
 }
 
 fn run_plan(args: &ManifestArgs, format: Format, out: &Output) -> u8 {
-    match build_request(args, true) {
+    match build_request(args) {
         Ok((manifest, request)) => {
             let planned = plan::plan(&request);
             out.report(&Report::from_plan("plan", &manifest, &planned), format)
@@ -272,7 +281,7 @@ fn run_convert(args: ConvertArgs, out: &Output) -> u8 {
     })();
     match result {
         Ok(text) => {
-            println!("{text}");
+            outln!("{text}");
             0
         }
         Err(err) => out.input_error(&err, Format::Text),
@@ -321,17 +330,12 @@ fn load_manifest(args: &ManifestArgs) -> Result<Manifest, Error> {
     Ok(manifest)
 }
 
-fn build_request(args: &ManifestArgs, detect: bool) -> Result<(Manifest, PlanRequest), Error> {
+fn build_request(args: &ManifestArgs) -> Result<(Manifest, PlanRequest), Error> {
     let manifest = load_manifest(args)?;
-    let toolkit = match &manifest.cuda {
-        Some(c) => Toolkit::named(c.value, c.location.clone()),
-        None if detect => build_script::resolve_toolkit(
-            &manifest,
-            &mut BuildEnv::from_fn(|k| std::env::var(k).ok()),
-        )?,
-        None => return Err(gpuarch_build::toolkit::no_toolkit_error()),
-    };
-    let request = PlanRequest::from_manifest(&manifest, toolkit)?;
+    let request = PlanRequest::from_manifest(&manifest, || {
+        // The manifest's toolkit, else the nvcc this environment would build with.
+        build_script::resolve_toolkit(&manifest, &mut BuildEnv::from_fn(|k| std::env::var(k).ok()))
+    })?;
     Ok((manifest, request))
 }
 

@@ -89,7 +89,7 @@ impl Output {
                     }
                 }
                 match report.dialect_text(dialect) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => outln!("{text}"),
                     Err(d) => {
                         self.diagnostic(&d);
                         return 2;
@@ -109,7 +109,7 @@ impl Output {
             Some(t) => format!(", CUDA {}{}", t.version, toolkit_origin_text(t)),
             None => String::new(),
         };
-        println!(
+        outln!(
             "{}{source}: {} target{}{toolkit}",
             self.paint(&format!("gpuarch {}", r.command), "1"),
             r.assessment.targets.len(),
@@ -120,9 +120,9 @@ impl Output {
             },
         );
         if let Some((dialect, text)) = &r.input {
-            println!("checking {}: {text}", dialect_label(*dialect));
+            outln!("checking {}: {text}", dialect_label(*dialect));
         }
-        println!();
+        outln!();
         let rows: Vec<[String; 3]> = r
             .assessment
             .targets
@@ -136,19 +136,19 @@ impl Output {
             })
             .collect();
         let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0).max(6);
-        println!("  {:w0$}  {:5}  covered by", "target", "cc");
+        outln!("  {:w0$}  {:5}  covered by", "target", "cc");
         for row in &rows {
-            println!("  {:w0$}  {:5}  {}", row[0], row[1], row[2]);
+            outln!("  {:w0$}  {:5}  {}", row[0], row[1], row[2]);
         }
-        println!();
+        outln!();
         if !r.entries.is_empty() {
-            println!("{}", self.paint("gencode", "1"));
+            outln!("{}", self.paint("gencode", "1"));
             for (code, reason) in &r.entries {
-                println!("  {:13} {reason}", code.to_string());
+                outln!("  {:13} {reason}", code.to_string());
             }
-            println!();
+            outln!();
         }
-        println!("nvcc flags:            {}", nvcc::emit(&r.codes).join(" "));
+        outln!("nvcc flags:            {}", nvcc::emit(&r.codes).join(" "));
         for (label, dialect) in [
             ("TORCH_CUDA_ARCH_LIST:  ", Dialect::Torch),
             ("CUDA_ARCHITECTURES:    ", Dialect::Cmake),
@@ -156,7 +156,7 @@ impl Output {
             ("CUDA_COMPUTE_CAP:      ", Dialect::ComputeCap),
         ] {
             if let Ok(text) = dialect.emit(&r.codes) {
-                println!("{label}{text}");
+                outln!("{label}{text}");
             }
         }
         if let Some(req) = &r.required_driver {
@@ -168,14 +168,14 @@ impl Output {
                 })
                 .collect();
             if !parts.is_empty() {
-                println!("minimum driver:        {}", parts.join(", "));
+                outln!("minimum driver:        {}", parts.join(", "));
             }
         }
         if !r.assessment.diagnostics.is_empty() {
-            println!();
+            outln!();
         }
         for d in &r.assessment.diagnostics {
-            println!("{}", self.diagnostic_text(d));
+            outln!("{}", self.diagnostic_text(d));
         }
         let errors = r
             .assessment
@@ -200,7 +200,7 @@ impl Output {
                 "1;32",
             )
         };
-        println!("\n{verdict}");
+        outln!("\n{verdict}");
     }
 
     fn verdict_text(&self, v: &Verdict) -> String {
@@ -425,7 +425,7 @@ fn diagnostic_json(d: &Diagnostic) -> Value {
 }
 
 fn print_json(v: &Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).expect("JSON values serialize")
     );
@@ -454,7 +454,7 @@ pub fn catalog(table: CatalogTable, query: Option<&str>, format: Format, out: &O
         Format::Json => print_json(&Value::Array(rows)),
         _ => {
             for row in &rows {
-                println!("{}", catalog_line(table, row));
+                outln!("{}", catalog_line(table, row));
             }
         }
     }
@@ -627,15 +627,15 @@ pub fn explain(code: Option<&str>, out: &Output) -> u8 {
     match code {
         None => {
             for c in diagnostic::CODES {
-                println!("{:24} {}", c.code, c.summary);
+                outln!("{:24} {}", c.code, c.summary);
             }
             0
         }
         Some(code) => match diagnostic::explain(code) {
             Some(info) => {
-                println!("{}: {}\n", info.code, info.summary);
-                println!("{}", info.explanation);
-                println!(
+                outln!("{}: {}\n", info.code, info.summary);
+                outln!("{}", info.explanation);
+                outln!(
                     "\nExit code when it fires: {}",
                     if info.input {
                         "2 (bad input)"

@@ -78,8 +78,7 @@ pub fn plan_for_build(env: &mut BuildEnv) -> Result<Plan> {
         env.emit(format!("cargo::rerun-if-changed={}", file.display()));
     }
     apply_env_overrides(&mut manifest, env)?;
-    let toolkit = resolve_toolkit(&manifest, env)?;
-    let request = PlanRequest::from_manifest(&manifest, toolkit)?;
+    let request = PlanRequest::from_manifest(&manifest, || resolve_toolkit(&manifest, env))?;
     Ok(plan::plan(&request))
 }
 

@@ -44,10 +44,14 @@ pub struct PlanRequest {
 }
 
 impl PlanRequest {
-    /// Resolves a manifest's GPU names; the toolkit is resolved by the caller (named,
-    /// or detected from nvcc).
-    pub fn from_manifest(manifest: &Manifest, toolkit: Toolkit) -> Result<PlanRequest> {
+    /// Resolves a manifest's GPU names, then the toolkit (named, or detected from nvcc:
+    /// the caller decides how), so a bad target list is reported before a missing nvcc.
+    pub fn from_manifest(
+        manifest: &Manifest,
+        toolkit: impl FnOnce() -> Result<Toolkit>,
+    ) -> Result<PlanRequest> {
         let targets = target::resolve(&manifest.gpus, manifest.gpus_location.as_ref())?;
+        let toolkit = toolkit()?;
         Ok(PlanRequest {
             targets,
             toolkit,

@@ -273,14 +273,22 @@ pub fn toolkit_range(code: Code) -> Option<(&'static ToolkitInfo, &'static Toolk
 
 /// The lowest driver that runs programs built with this toolkit, under minor-version
 /// compatibility where the major has it (CUDA 11 and later).
+///
+/// The toolkit's own driver always runs it, even where it is below the major's floor
+/// (CUDA 11.0 GA shipped 450.51.05; the 11.x floor is 450.80.02).
 pub fn runtime_min_driver(toolkit: Version, os: Os) -> Option<Version> {
-    if let Some(m) = majors().iter().find(|m| m.major == toolkit.major) {
-        return Some(match os {
+    let own = self::toolkit(toolkit).and_then(|t| t.driver(os));
+    let floor = majors()
+        .iter()
+        .find(|m| m.major == toolkit.major)
+        .map(|m| match os {
             Os::Linux => m.min_driver_linux,
             Os::Windows => m.min_driver_windows,
         });
+    match (own, floor) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
-    self::toolkit(toolkit).and_then(|t| t.driver(os))
 }
 
 /// The lowest driver whose JIT compiler accepts PTX of this ISA version: the driver
@@ -414,6 +422,14 @@ mod tests {
             Some(v("525.60.13"))
         );
         assert_eq!(runtime_min_driver(v("10.2"), Os::Linux), Some(v("440.33")));
+        assert_eq!(
+            runtime_min_driver(v("11.0"), Os::Linux),
+            Some(v("450.51.05"))
+        );
+        assert_eq!(
+            runtime_min_driver(v("13.5"), Os::Linux),
+            Some(v("580.65.06"))
+        );
         assert_eq!(
             max_ptx_isa_for_driver(v("535.104.05"), Os::Linux),
             Some(v("8.2"))
