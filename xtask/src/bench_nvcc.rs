@@ -200,9 +200,9 @@ fn pip_install(cache: &Path, prefix: &Path, release: &str, major: u32, minor: u3
     let scratch = cache.join(format!(".nvcc-{release}.partial"));
     remove_dir_if_there(&scratch)?;
     let mut pip = Command::new("python3");
-    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-        .arg("--root-user-action=ignore")
-        .args(["--no-deps", "--only-binary=:all:", "--target"])
+    pip.args(["-m", "pip", "install", "--quiet", "--no-deps"])
+        .args(["--disable-pip-version-check", "--root-user-action=ignore"])
+        .args(["--only-binary=:all:", "--target"])
         .arg(&scratch);
     let wheels = workspace_root().join(".cache/toolkits");
     if wheels.is_dir() {
@@ -215,11 +215,17 @@ fn pip_install(cache: &Path, prefix: &Path, release: &str, major: u32, minor: u3
         // The runtime wheel is numbered on its own (13.0.96 beside nvcc 13.0.88).
         format!("nvidia-cuda-runtime=={major}.{minor}.*"),
     ]);
-    eprintln!("installing nvcc {release} from PyPI into {}", prefix.display());
+    eprintln!(
+        "installing nvcc {release} from PyPI into {}",
+        prefix.display()
+    );
     let status = pip
         .status()
         .context("running python3 -m pip (is python3 with pip installed?)")?;
-    ensure!(status.success(), "pip install of nvcc {release} failed ({status})");
+    ensure!(
+        status.success(),
+        "pip install of nvcc {release} failed ({status})"
+    );
     remove_dir_if_there(prefix)?;
     std::fs::rename(&scratch, prefix)
         .with_context(|| format!("moving {} to {}", scratch.display(), prefix.display()))?;
@@ -336,8 +342,7 @@ fn bench(opts: &Options, nvcc: &Path) -> Result<()> {
     let cuda = release_of(&version)?;
     let (plan_flags, plan_note) = plan_flags(&opts.manifest, &cuda)?;
     let out_dir = target_dir().join("bench-nvcc");
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("creating {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let ticks = clock_ticks();
 
     let mut variants = [
@@ -422,10 +427,7 @@ fn bench(opts: &Options, nvcc: &Path) -> Result<()> {
     let (pw, aw) = (median(&plan.wall), median(&all.wall));
     let (pc, ac) = (median(&plan.cpu), median(&all.cpu));
     println!();
-    println!(
-        "{:<12}{:>12}{:>12}{:>14}",
-        "", "wall", "cpu", "object"
-    );
+    println!("{:<12}{:>12}{:>12}{:>14}", "", "wall", "cpu", "object");
     for (v, w, c) in [(plan, pw, pc), (all, aw, ac)] {
         println!(
             "{:<12}{:>12}{:>12}{:>14}",
@@ -486,10 +488,7 @@ fn plan_flags(manifest: &Path, cuda: &str) -> Result<(Vec<String>, Option<String
         "cargo gpuarch plan --format nvcc printed more than -gencode flags: {stdout}"
     );
     let note = (code == Some(1)).then(|| {
-        let errors: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("error["))
-            .collect();
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error[")).collect();
         format!(
             "gpuarch plan exits 1 for this toolkit: {}",
             if errors.is_empty() {
@@ -586,7 +585,10 @@ fn ratio(a: f64, b: f64) -> String {
 }
 
 fn shown(path: &Path, root: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 #[cfg(test)]
