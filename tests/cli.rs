@@ -691,6 +691,10 @@ fn explained_codes() -> Vec<(String, bool)> {
         .collect()
 }
 
+/// Codes only the build-script helper can raise (it alone compares the named toolkit
+/// with the nvcc the build will run); their tests are in gpuarch-build/src/build_script.rs.
+const BUILD_SCRIPT_ONLY: &[&str] = &["toolkit-mismatch"];
+
 #[test]
 fn explain_lists_codes_and_every_one_is_exercised_here() {
     let codes = explained_codes();
@@ -701,7 +705,7 @@ fn explain_lists_codes_and_every_one_is_exercised_here() {
                 INPUT_CODES.contains(&code.as_str()),
                 "input code {code} has no test in INPUT_CODES"
             );
-        } else {
+        } else if !BUILD_SCRIPT_ONLY.contains(&code.as_str()) {
             assert!(
                 CHECK_TRIGGERS.iter().any(|t| t.code == code),
                 "check code {code} has no trigger in CHECK_TRIGGERS"

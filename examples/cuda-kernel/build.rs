@@ -5,15 +5,10 @@
 //! `cargo::error=` lines (no nvcc, a GPU the toolkit cannot build for, a driver floor
 //! the runtime cannot run on, ...) before nvcc ever runs.
 
-use std::path::PathBuf;
-
-use gpuarch_build::toolkit::{self, ToolkitOrigin};
-
 fn main() {
     println!("cargo::rerun-if-changed=src/kernel.cu");
 
     let plan = gpuarch_build::plan_or_exit();
-    use_the_planned_nvcc(&plan);
 
     // Lets the library report what it was built for.
     println!(
@@ -30,22 +25,4 @@ fn main() {
     plan.configure(&mut cc::Build::new())
         .file("src/kernel.cu")
         .compile("kernel");
-}
-
-/// gpuarch finds nvcc through NVCC, CUDA_HOME, CUDA_PATH, then PATH; cc only looks at
-/// NVCC (and its target-prefixed forms) and PATH. Point cc at gpuarch's nvcc, so that
-/// a CUDA_HOME-only setup builds, and with the compiler the plan was made for.
-fn use_the_planned_nvcc(plan: &gpuarch_build::Plan) {
-    if std::env::var_os("NVCC").is_some() {
-        return;
-    }
-    let nvcc: Option<PathBuf> = match &plan.toolkit.origin {
-        ToolkitOrigin::Nvcc(path) => Some(path.clone()),
-        // `cuda = "..."` named the version, so gpuarch did not look for nvcc.
-        ToolkitOrigin::Named(_) => toolkit::find_nvcc(&mut |k| std::env::var(k).ok()),
-    };
-    if let Some(nvcc) = nvcc {
-        // Edition 2021, and the build script has no other threads.
-        std::env::set_var("NVCC", nvcc);
-    }
 }

@@ -10,7 +10,7 @@ use crate::emit::{compute_cap, nvcc};
 use crate::error::{Error, Result};
 use crate::manifest::{Located, Manifest, OptIn};
 use crate::plan::{self, Plan, PlanRequest};
-use crate::toolkit::{self, Toolkit};
+use crate::toolkit::{self, Toolkit, ToolkitOrigin};
 use crate::version::Version;
 
 type EnvLookup = Box<dyn FnMut(&str) -> Option<String>>;
@@ -78,8 +78,53 @@ pub fn plan_for_build(env: &mut BuildEnv) -> Result<Plan> {
         env.emit(format!("cargo::rerun-if-changed={}", file.display()));
     }
     apply_env_overrides(&mut manifest, env)?;
-    let request = PlanRequest::from_manifest(&manifest, || resolve_toolkit(&manifest, env))?;
-    Ok(plan::plan(&request))
+    let mut request = PlanRequest::from_manifest(&manifest, || resolve_toolkit(&manifest, env))?;
+    let mismatch = match request.toolkit.nvcc {
+        Some(_) => None,
+        None => verify_named_toolkit(&mut request.toolkit, env),
+    };
+    if let Some(nvcc) = &request.toolkit.nvcc {
+        env.emit(format!("cargo::rerun-if-changed={}", nvcc.display()));
+    }
+    let mut plan = plan::plan(&request);
+    plan.assessment.diagnostics.extend(mismatch);
+    plan.assessment.diagnostics.sort_by_key(|d| d.level);
+    Ok(plan)
+}
+
+/// A build compiles with the nvcc it finds, whatever the manifest names: where one is
+/// found, it must be the named release, or the plan was made for another compiler.
+fn verify_named_toolkit(toolkit: &mut Toolkit, env: &mut BuildEnv) -> Option<Diagnostic> {
+    let mut lookup = |k: &str| env.var(k);
+    let nvcc = toolkit::find_nvcc(&mut lookup)?;
+    // A broken nvcc is left for the compile step to report; the named version decides.
+    let actual = toolkit::from_nvcc(&nvcc).ok()?;
+    let same = actual.version.major == toolkit.version.major
+        && actual.version.minor == toolkit.version.minor;
+    if same {
+        toolkit.nvcc = Some(nvcc);
+        return None;
+    }
+    let location = match &toolkit.origin {
+        ToolkitOrigin::Named(l) => l.clone(),
+        ToolkitOrigin::Nvcc(_) => None,
+    };
+    Some(
+        Diagnostic::error(
+            "toolkit-mismatch",
+            format!(
+                "the plan is for CUDA {}, but this build would compile with {} (CUDA {})",
+                toolkit.version,
+                nvcc.display(),
+                actual.version
+            ),
+        )
+        .with_help(format!(
+            "name CUDA {} (or remove `cuda` to follow the nvcc found), or point NVCC/CUDA_HOME at a CUDA {} toolkit",
+            actual.version, toolkit.version
+        ))
+        .at(location),
+    )
 }
 
 fn apply_env_overrides(manifest: &mut Manifest, env: &mut BuildEnv) -> Result<()> {
@@ -140,9 +185,9 @@ pub fn resolve_toolkit(manifest: &Manifest, env: &mut BuildEnv) -> Result<Toolki
         return Ok(Toolkit::named(cuda.value, cuda.location.clone()));
     }
     let mut lookup = |k: &str| env.var(k);
-    match toolkit::find_nvcc(&mut lookup) {
-        Some(nvcc) => toolkit::from_nvcc(&nvcc),
-        None => Err(toolkit::no_toolkit_error()),
+    match toolkit::search_nvcc(&mut lookup) {
+        Ok(nvcc) => toolkit::from_nvcc(&nvcc),
+        Err(looked) => Err(toolkit::no_toolkit_error(&looked)),
     }
 }
 
@@ -152,9 +197,17 @@ impl Plan {
         nvcc::emit(&self.codes)
     }
 
-    /// Sets up a `cc::Build` for CUDA with this plan's flags.
+    /// Sets up a `cc::Build` for CUDA with this plan's flags, compiled by the nvcc the
+    /// plan was made for: where `NVCC` is unset and gpuarch found nvcc elsewhere
+    /// (`CUDA_HOME`, `CUDA_PATH`), it sets `NVCC` for this build script, since cc itself
+    /// looks only at `NVCC` and `PATH`.
     #[cfg(feature = "cc")]
     pub fn configure<'b>(&self, build: &'b mut cc::Build) -> &'b mut cc::Build {
+        if let Some(nvcc) = &self.toolkit.nvcc {
+            if std::env::var_os("NVCC").is_none() {
+                std::env::set_var("NVCC", nvcc);
+            }
+        }
         build.cuda(true);
         for flag in self.nvcc_flags() {
             build.flag(&flag);
@@ -267,6 +320,47 @@ mod tests {
             .any(|d| d.code == "driver-below-runtime"));
         let mut e = env(&[("GPUARCH_GPUS", "L4, H100"), ("GPUARCH_CUDA", "12.4")]);
         assert_eq!(plan_for_build(&mut e).unwrap().targets.len(), 2);
+    }
+
+    fn fake_cuda(release: &str) -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/nvcc")
+            .join(format!("cuda-{release}"));
+        dir.to_string_lossy().to_string()
+    }
+
+    #[test]
+    fn named_toolkit_must_be_the_nvcc_the_build_runs() {
+        let mut e = env(&[
+            ("GPUARCH_GPUS", "A100"),
+            ("GPUARCH_CUDA", "12.4"),
+            ("CUDA_HOME", &fake_cuda("12.8")),
+        ]);
+        let p = plan_for_build(&mut e).unwrap();
+        let d = p
+            .diagnostics()
+            .iter()
+            .find(|d| d.code == "toolkit-mismatch")
+            .unwrap();
+        assert!(
+            d.message.contains("CUDA 12.4") && d.message.contains("CUDA 12.8"),
+            "{}",
+            d.message
+        );
+        assert!(p.has_errors());
+
+        let mut e = env(&[
+            ("GPUARCH_GPUS", "A100"),
+            ("GPUARCH_CUDA", "12.4"),
+            ("CUDA_HOME", &fake_cuda("12.4")),
+        ]);
+        let p = plan_for_build(&mut e).unwrap();
+        assert!(!p.has_errors(), "{:?}", p.diagnostics());
+        assert!(p.toolkit.nvcc.is_some());
+        assert!(e
+            .directives
+            .iter()
+            .any(|d| d.starts_with("cargo::rerun-if-changed=") && d.ends_with("bin/nvcc")));
     }
 
     #[test]

@@ -168,7 +168,7 @@ fn target_diagnostics(
     out: &mut Vec<Diagnostic>,
 ) {
     let name = format!("{} ({})", target.name, target.cc);
-    let cannot_build = toolkit.and_then(|tk| cannot_build_reason(target, tk));
+    let cannot_build = toolkit.and_then(|tk| cannot_build_reason(target, tk).map(|r| (tk, r)));
     match verdict {
         Verdict::Native(_) => {}
         Verdict::Compatible(code) => {
@@ -189,8 +189,8 @@ fn target_diagnostics(
             }
         }
         Verdict::Jit { ptx, min_driver } => {
-            if let Some(reason) = cannot_build {
-                out.push(toolkit_cannot_target(&name, target, reason, Some(*ptx)));
+            if let Some((tk, reason)) = cannot_build {
+                out.push(toolkit_cannot_target(tk, target, reason, Some(*ptx)));
                 return;
             }
             let needs = min_driver.map_or(String::new(), |d| format!(" and a driver >= {d}"));
@@ -230,8 +230,8 @@ fn target_diagnostics(
             );
         }
         Verdict::Uncovered { near_miss } => {
-            if let Some(reason) = cannot_build {
-                out.push(toolkit_cannot_target(&name, target, reason, None));
+            if let Some((tk, reason)) = cannot_build {
+                out.push(toolkit_cannot_target(tk, target, reason, None));
                 return;
             }
             let present = if codes.is_empty() {
@@ -345,7 +345,7 @@ fn cannot_build_reason(target: &Target, tk: &Toolkit) -> Option<CannotBuild> {
 }
 
 fn toolkit_cannot_target(
-    name: &str,
+    tk: &Toolkit,
     target: &Target,
     reason: CannotBuild,
     jit: Option<Code>,
@@ -376,7 +376,9 @@ fn toolkit_cannot_target(
     Diagnostic::error(
         "toolkit-cannot-target",
         format!(
-            "the toolkit cannot generate code for {name} (sm_{}): {why}{jit}",
+            "CUDA {} cannot generate code for {} (sm_{}): {why}{jit}",
+            tk.version,
+            target.name,
             target.cc.number()
         ),
     )

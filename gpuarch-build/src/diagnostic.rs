@@ -198,6 +198,15 @@ its major's minor-version-compatibility floor: cubins run, APIs newer than the d
 cudaErrorCallRequiresNewerDriver, and PTX newer than the driver cannot be JIT-compiled.",
     },
     CodeInfo {
+        code: "toolkit-mismatch",
+        input: false,
+        summary: "the manifest names one CUDA release, and the build would compile with another",
+        explanation: "In a build script gpuarch also looks for the nvcc the build will run (NVCC, \
+CUDA_HOME, CUDA_PATH, PATH). When it finds one of another release than `cuda` (or GPUARCH_CUDA) \
+names, the plan and its checks are for the wrong compiler. Name the release nvcc is, remove \
+`cuda` to follow the nvcc found, or point NVCC or CUDA_HOME at the named release.",
+    },
+    CodeInfo {
         code: "opt-in-unused",
         input: false,
         summary: "`arch-specific` or `family-specific` names a capability that is not a target",

@@ -29,6 +29,8 @@ pub struct Toolkit {
     pub driver_linux: Option<Version>,
     pub driver_windows: Option<Version>,
     pub origin: ToolkitOrigin,
+    /// The nvcc this toolkit is, where one was found (always for [`ToolkitOrigin::Nvcc`]).
+    pub nvcc: Option<PathBuf>,
     /// False when the catalog does not know this release (its facts are inferred).
     pub known: bool,
 }
@@ -43,6 +45,7 @@ impl Toolkit {
             driver_linux: info.driver_linux,
             driver_windows: info.driver_windows,
             origin,
+            nvcc: None,
             known: true,
         }
     }
@@ -131,22 +134,38 @@ impl Toolkit {
 /// Finds the nvcc a build would use: `NVCC`, then `CUDA_HOME/bin`, `CUDA_PATH/bin`,
 /// then `PATH`. `env` reads a variable (build scripts pass one that records it).
 pub fn find_nvcc(env: &mut dyn FnMut(&str) -> Option<String>) -> Option<PathBuf> {
+    search_nvcc(env).ok()
+}
+
+/// Like [`find_nvcc`], but on failure says what was looked at, for the error message.
+pub fn search_nvcc(env: &mut dyn FnMut(&str) -> Option<String>) -> Result<PathBuf, Vec<String>> {
+    let mut looked = Vec::new();
     if let Some(nvcc) = env("NVCC").filter(|s| !s.is_empty()) {
-        return Some(PathBuf::from(nvcc));
+        return Ok(PathBuf::from(nvcc));
     }
+    looked.push("NVCC is unset".to_string());
     let exe = if cfg!(windows) { "nvcc.exe" } else { "nvcc" };
     for var in ["CUDA_HOME", "CUDA_PATH"] {
-        if let Some(root) = env(var).filter(|s| !s.is_empty()) {
-            let candidate = Path::new(&root).join("bin").join(exe);
-            if candidate.is_file() {
-                return Some(candidate);
+        match env(var).filter(|s| !s.is_empty()) {
+            Some(root) => {
+                let candidate = Path::new(&root).join("bin").join(exe);
+                if candidate.is_file() {
+                    return Ok(candidate);
+                }
+                looked.push(format!("{var}={root} has no bin/{exe}"));
             }
+            None => looked.push(format!("{var} is unset")),
         }
     }
-    let path = env("PATH")?;
-    std::env::split_paths(&path)
+    let path = env("PATH").unwrap_or_default();
+    if let Some(found) = std::env::split_paths(&path)
         .map(|dir| dir.join(exe))
         .find(|p| p.is_file())
+    {
+        return Ok(found);
+    }
+    looked.push(format!("no {exe} on PATH"));
+    Err(looked)
 }
 
 /// Asks an nvcc for its version (and, for a release the catalog does not know, its targets).
@@ -164,7 +183,9 @@ pub fn from_nvcc(nvcc: &Path) -> Result<Toolkit> {
     })?;
     let origin = ToolkitOrigin::Nvcc(nvcc.to_path_buf());
     if let Some(info) = catalog::toolkit(version) {
-        return Ok(Toolkit::from_info(info, origin));
+        let mut t = Toolkit::from_info(info, origin);
+        t.nvcc = Some(nvcc.to_path_buf());
+        return Ok(t);
     }
     let listed = run(nvcc, &["--list-gpu-code"]).ok().map(|out| {
         out.split_whitespace()
@@ -226,14 +247,17 @@ fn nvcc_error(nvcc: &Path, message: String) -> Error {
     )))
 }
 
-/// The error for "no toolkit named and none found".
-pub fn no_toolkit_error() -> Error {
+/// The error for "no toolkit named and none found"; `looked` says where gpuarch looked.
+pub fn no_toolkit_error(looked: &[String]) -> Error {
     Error::invalid(
         Diagnostic::error(
             "no-toolkit",
-            "no CUDA toolkit was named and no nvcc was found (NVCC, CUDA_HOME/bin, CUDA_PATH/bin, PATH)",
+            format!("no nvcc was found and no CUDA toolkit was named ({})", looked.join("; ")),
         )
-        .with_help("set `cuda = \"12.4\"` in the manifest, pass --cuda, set GPUARCH_CUDA, or install nvcc"),
+        .with_help(
+            "install the CUDA toolkit, or point NVCC at nvcc (NVCC=/usr/local/cuda/bin/nvcc) or CUDA_HOME at the toolkit; \
+             to plan without a toolkit, name its version (`cuda = \"12.4\"` in the manifest, --cuda, or GPUARCH_CUDA)",
+        ),
     )
 }
 
@@ -275,8 +299,12 @@ mod tests {
         assert_eq!(find_nvcc(&mut env), Some(dir.join("bin/nvcc")));
         let mut env = |k: &str| (k == "NVCC").then(|| "/opt/x/nvcc".to_string());
         assert_eq!(find_nvcc(&mut env), Some(PathBuf::from("/opt/x/nvcc")));
-        let mut env = |_: &str| None;
-        assert_eq!(find_nvcc(&mut env), None);
+        let mut env = |k: &str| (k == "CUDA_PATH").then(|| "/opt/none".to_string());
+        let looked = search_nvcc(&mut env).unwrap_err();
+        assert!(
+            looked.contains(&"CUDA_PATH=/opt/none has no bin/nvcc".to_string()),
+            "{looked:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,8 +3,11 @@
 //! - `codegen [--check]`: turn `gpuarch-build/data/*.toml` into `src/catalog/generated.rs`.
 //! - `verify-toolkits [--all | VERSION...]`: check `toolkits.toml` against NVIDIA's compilers on PyPI.
 //! - `bench [plan|build-script|compile|all]`: the timed benchmarks quoted in the README.
+//! - `bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH]`: a real nvcc 13.x from PyPI;
+//!   compile time and object size of the example kernel with the plan against `-arch=all`.
 
 mod bench;
+mod bench_nvcc;
 mod codegen;
 mod verify_toolkits;
 
@@ -16,8 +19,9 @@ fn main() {
         Some("codegen") => codegen::run(&args[1..]),
         Some("verify-toolkits") => verify_toolkits::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("bench-nvcc") => bench_nvcc::run(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | bench [plan|build-script|compile|all]>"
+            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | bench [plan|build-script|compile|all] | bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH]>"
         )),
     };
     if let Err(err) = result {
