@@ -18,6 +18,7 @@
 //! - after `--`: extra nvcc arguments for both variants (e.g. `--threads 0`).
 //!
 //! `cargo xtask bench-nvcc install [X.Y.Z]` only installs, and prints the CUDA_HOME.
+//! `GPUARCH_NVCC_CACHE` moves the default cache (CI keeps it outside the clone).
 //!
 //! # A real nvcc from PyPI (the recipe [`install_nvcc`] follows)
 //!
@@ -67,10 +68,17 @@ struct Options {
     extra: Vec<String>,
 }
 
+/// `GPUARCH_NVCC_CACHE`, else `<workspace>/.cache`.
+fn default_cache() -> PathBuf {
+    std::env::var_os("GPUARCH_NVCC_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".cache"))
+}
+
 pub fn run(args: &[String]) -> Result<()> {
     if args.first().map(String::as_str) == Some("install") {
         let release = args.get(1).map_or(DEFAULT_RELEASE, String::as_str);
-        let installed = install_nvcc(&workspace_root().join(".cache"), release)?;
+        let installed = install_nvcc(&default_cache(), release)?;
         eprintln!(
             "nvcc {} is ready; use CUDA_HOME={}",
             installed.release,
