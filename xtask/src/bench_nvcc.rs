@@ -103,7 +103,7 @@ fn parse(args: &[String]) -> Result<Options> {
         release: DEFAULT_RELEASE.to_string(),
         manifest: root.join("examples/fleet/gpuarch.toml"),
         source: root.join("examples/cuda-kernel/src/kernel.cu"),
-        cache: root.join(".cache"),
+        cache: default_cache(),
         extra: Vec::new(),
     };
     let mut it = args.iter();
