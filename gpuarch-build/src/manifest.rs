@@ -456,23 +456,8 @@ fn unknown_key(prefix: &str, key: &str) -> Diagnostic {
 }
 
 /// Edit distance after folding `_` to `-`, so `min_driver` is one step from `min-driver`.
-fn strsim(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().map(|c| if c == '_' { '-' } else { c }).collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(cur)
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
+fn strsim(known: &str, written: &str) -> usize {
+    crate::catalog::edit_distance(known, &written.replace('_', "-"))
 }
 
 fn expect_version(

@@ -90,10 +90,7 @@ impl Toolkit {
     }
 
     pub fn can_emit(&self, code: Code) -> bool {
-        match code.kind {
-            CodeKind::Sass => self.real_targets.contains(&code.arch),
-            CodeKind::Ptx => self.virtual_targets.contains(&code.arch),
-        }
+        catalog::lists_emit(&self.real_targets, &self.virtual_targets, code)
     }
 
     pub fn driver(&self, os: Os) -> Option<Version> {

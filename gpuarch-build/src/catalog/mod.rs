@@ -34,12 +34,17 @@ pub struct ToolkitInfo {
     pub source: &'static str,
 }
 
+/// Whether a toolkit with these target lists can generate `code`.
+pub fn lists_emit(real_targets: &[Arch], virtual_targets: &[Arch], code: Code) -> bool {
+    match code.kind {
+        CodeKind::Sass => real_targets.contains(&code.arch),
+        CodeKind::Ptx => virtual_targets.contains(&code.arch),
+    }
+}
+
 impl ToolkitInfo {
     pub fn can_emit(&self, code: Code) -> bool {
-        match code.kind {
-            CodeKind::Sass => self.real_targets.contains(&code.arch),
-            CodeKind::Ptx => self.virtual_targets.contains(&code.arch),
-        }
+        lists_emit(self.real_targets, self.virtual_targets, code)
     }
 
     pub fn driver(&self, os: Os) -> Option<Version> {
@@ -181,7 +186,8 @@ pub fn suggest_gpus(name: &str) -> Vec<&'static str> {
     scored.into_iter().take(3).map(|(_, n)| n).collect()
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, for "did you mean" suggestions.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
