@@ -25,6 +25,11 @@ fn expressible(d: Dialect, set: &CodeSet) -> bool {
 }
 
 fn round_trip(from: Dialect, input: &str, set: &CodeSet) {
+    // The property (like the unit test) is about non-empty sets; torch accepts `;` as
+    // an empty list (with a warning), which no dialect can write back.
+    if set.is_empty() {
+        return;
+    }
     for d in Dialect::ALL {
         let emitted = d.emit(set);
         let can = expressible(d, set);

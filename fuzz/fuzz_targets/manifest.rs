@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     toolkits.push(Toolkit::named(Version::major_minor(99, 9), None));
 
     for toolkit in toolkits {
-        let request = match PlanRequest::from_manifest(&manifest, toolkit) {
+        let request = match PlanRequest::from_manifest(&manifest, || Ok(toolkit)) {
             Ok(r) => r,
             Err(e) => {
                 let _ = e.to_string();

@@ -26,27 +26,32 @@ impl Cc {
     /// Parses `8.6`. Minors are one digit in every capability NVIDIA has shipped.
     pub fn parse_dotted(s: &str) -> Option<Cc> {
         let (major, minor) = s.split_once('.')?;
-        if minor.len() != 1 {
-            return None;
-        }
-        Some(Cc::new(parse_digits(major)?, parse_digits(minor)?))
+        Cc::from_digits(major, minor)
     }
 
     /// Parses nvcc's number form: `86`, `121`.
     pub fn parse_number(s: &str) -> Option<Cc> {
-        if s.len() < 2 || s.len() > 3 {
+        if !(2..=3).contains(&s.len()) || !s.is_ascii() {
             return None;
         }
         let (major, minor) = s.split_at(s.len() - 1);
-        Some(Cc::new(parse_digits(major)?, parse_digits(minor)?))
+        Cc::from_digits(major, minor)
     }
-}
 
-fn parse_digits(s: &str) -> Option<u8> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    /// A major of 1 to 99 without a leading zero, and a one-digit minor: the forms
+    /// every dialect can write back (`sm_09` or `sm_1000` could not be).
+    fn from_digits(major: &str, minor: &str) -> Option<Cc> {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(major)
+            || !digits(minor)
+            || major.len() > 2
+            || major.starts_with('0')
+            || minor.len() != 1
+        {
+            return None;
+        }
+        Some(Cc::new(major.parse().ok()?, minor.parse().ok()?))
     }
-    s.parse().ok()
 }
 
 impl fmt::Display for Cc {
@@ -275,5 +280,8 @@ mod tests {
         assert_eq!(Arch::parse_dotted("9.0a").unwrap().dotted(), "9.0a");
         assert!(Arch::parse_dotted("9.10").is_none());
         assert!(Arch::parse_dotted("90").is_none());
+        assert!(Arch::parse_dotted("0.9").is_none());
+        assert!(Arch::parse_dotted("100.0").is_none());
+        assert!(Cc::parse_number("ñ").is_none());
     }
 }

@@ -119,6 +119,13 @@ pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
         }
         add(&mut codes, arch, ptx);
     }
+    if codes.is_empty() {
+        return Err(bad_list(
+            DIALECT,
+            format!("`{text}` names no architecture"),
+            ACCEPTED,
+        ));
+    }
     if !rejects.is_empty() {
         warnings.push(
             Diagnostic::warning(
@@ -246,6 +253,8 @@ mod tests {
         assert!(parse("eight").is_err());
         assert!(parse("").is_err());
         assert!(parse("native").is_err());
+        assert!(parse(";;").is_err());
+        assert!(parse("ñ").is_err());
     }
 
     #[test]
