@@ -44,7 +44,6 @@ fuzz_target!(|data: &[u8]| {
         };
         let p = plan(&request);
         let _ = p.has_errors();
-        let _ = p.single_arch();
         for d in p.diagnostics() {
             let _ = d.to_string();
         }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::arch::{Cc, Variant};
+use crate::arch::Variant;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::emit::{compute_cap, nvcc};
 use crate::error::{Error, Result};
@@ -256,13 +256,6 @@ pub fn plan_or_exit() -> Plan {
             std::process::exit(1);
         }
     }
-}
-
-/// The capabilities a plan has cubins for (handy for `cfg` flags in build scripts).
-pub fn sass_capabilities(plan: &Plan) -> Vec<Cc> {
-    let mut ccs: Vec<Cc> = plan.codes.sass().map(|a| a.cc).collect();
-    ccs.dedup();
-    ccs
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Checks: judge a code set (planned, or an existing arch list) against the targets, the
 //! toolkit and the driver floor, and turn every problem into a diagnostic with its fix.
 
-use crate::arch::{Arch, Code, CodeKind, CodeSet, Variant};
+use crate::arch::{Arch, Code, CodeSet, Variant};
 use crate::catalog::{self, Os};
 use crate::coverage::{self, Verdict};
 use crate::diagnostic::{Diagnostic, Level};
@@ -325,23 +325,26 @@ fn cannot_build_reason(target: &Target, tk: &Toolkit) -> Option<CannotBuild> {
     if any_sass {
         return None;
     }
-    let plain = Code::sass(Arch::plain(target.cc));
-    let ranges: Vec<_> = catalog::toolkits()
-        .iter()
-        .filter(|t| {
-            t.real_targets
-                .iter()
-                .any(|a| coverage::sass_runs_on(*a, target.cc) == Some(true))
-        })
-        .collect();
-    match (ranges.first(), ranges.last()) {
-        (_, Some(last)) if last.version < tk.version => Some(CannotBuild::TooOld { last }),
-        (first, _) => Some(CannotBuild::TooNew {
-            first: first
-                .map(|f| f.version)
-                .or_else(|| catalog::toolkit_range(plain).map(|(f, _)| f.version)),
-        }),
-    }
+    let mut native = native_toolkits(target);
+    let first = native.next();
+    let last = native.next_back().or(first);
+    Some(match last {
+        Some(last) if last.version < tk.version => CannotBuild::TooOld { last },
+        _ => CannotBuild::TooNew {
+            first: first.map(|f| f.version),
+        },
+    })
+}
+
+/// The catalog's toolkits that build native code for the target, oldest first.
+fn native_toolkits(
+    target: &Target,
+) -> impl DoubleEndedIterator<Item = &'static catalog::ToolkitInfo> + '_ {
+    catalog::toolkits().iter().filter(move |t| {
+        t.real_targets
+            .iter()
+            .any(|a| coverage::sass_runs_on(*a, target.cc) == Some(true))
+    })
 }
 
 fn toolkit_cannot_target(
@@ -388,19 +391,7 @@ fn toolkit_cannot_target(
 
 /// The first toolkit that builds native code for the target.
 fn first_native_toolkit(target: &Target) -> Option<crate::version::Version> {
-    catalog::toolkits()
-        .iter()
-        .find(|t| {
-            t.real_targets
-                .iter()
-                .any(|a| coverage::sass_runs_on(*a, target.cc) == Some(true))
-        })
-        .map(|t| t.version)
-}
-
-/// Whether the set holds PTX (then the toolkit's ISA matters).
-pub fn has_ptx(codes: &CodeSet) -> bool {
-    codes.iter().any(|c| c.kind == CodeKind::Ptx)
+    native_toolkits(target).next().map(|t| t.version)
 }
 
 #[cfg(test)]

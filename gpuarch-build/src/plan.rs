@@ -6,7 +6,7 @@ use crate::arch::{Arch, Cc, Code, CodeKind, CodeSet, Variant};
 use crate::catalog::{self, Os};
 use crate::check::{self, Assessment};
 use crate::coverage::{self, Verdict};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::error::Result;
 use crate::manifest::{DriverFloor, Located, Manifest, OptIn, PtxPolicy, SassPolicy};
 use crate::target::{self, Target};
@@ -72,15 +72,6 @@ impl Plan {
 
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.assessment.diagnostics
-    }
-
-    /// The single capability, where the plan is one (for CUDA_COMPUTE_CAP).
-    pub fn single_arch(&self) -> Option<Arch> {
-        let arches = self.codes.arches();
-        let mut ccs = arches.iter().map(|a| a.cc);
-        let first = ccs.next()?;
-        ccs.all(|c| c == first)
-            .then(|| *arches.iter().next_back().unwrap_or(&Arch::plain(first)))
     }
 }
 
@@ -294,11 +285,6 @@ fn required_driver(codes: &CodeSet, targets: &[Target], toolkit: &Toolkit) -> Dr
         *slot = need.map(crate::manifest::Located::bare);
     }
     floor
-}
-
-/// Diagnostics worth failing on.
-pub fn errors(diagnostics: &[Diagnostic]) -> impl Iterator<Item = &Diagnostic> {
-    diagnostics.iter().filter(|d| d.level == Level::Error)
 }
 
 #[cfg(test)]
