@@ -30,16 +30,37 @@ pub struct Location {
 }
 
 impl Location {
-    /// The location of a byte offset in `text`.
+    /// The location of a byte offset in `text` (for one lookup; many use [`LineIndex`]).
     pub fn at(file: &std::path::Path, text: &str, offset: usize) -> Location {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() as u32 + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() as u32 + 1;
+        LineIndex::new(text).location(file, text, offset)
+    }
+}
+
+/// Where each line of a text starts, so that locating many offsets stays linear.
+#[derive(Debug)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    pub fn location(&self, file: &std::path::Path, text: &str, offset: usize) -> Location {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let line_start = self.starts[line - 1];
+        let column = text
+            .get(line_start..offset)
+            .map_or(1, |t| t.chars().count() + 1);
         Location {
             file: file.to_path_buf(),
-            line,
-            column,
+            line: line as u32,
+            column: column as u32,
         }
     }
 }
@@ -331,6 +352,10 @@ mod tests {
         let text = "a = 1\nbb = \"x\"\n";
         let loc = Location::at(std::path::Path::new("f.toml"), text, 11);
         assert_eq!((loc.line, loc.column), (2, 6));
+        let start = Location::at(std::path::Path::new("f.toml"), text, 0);
+        assert_eq!((start.line, start.column), (1, 1));
+        let end = Location::at(std::path::Path::new("f.toml"), text, text.len());
+        assert_eq!((end.line, end.column), (3, 1));
         assert_eq!(loc.to_string(), "f.toml:2:6");
     }
 }

@@ -19,7 +19,7 @@ use toml::Spanned;
 
 use crate::arch::Cc;
 use crate::catalog::Os;
-use crate::diagnostic::{Diagnostic, Location};
+use crate::diagnostic::{Diagnostic, LineIndex, Location};
 use crate::error::{Error, Result};
 use crate::version::Version;
 
@@ -154,7 +154,7 @@ impl Manifest {
             files: vec![path.to_path_buf()],
             ..Manifest::default()
         };
-        let file = SourceFile { path, text };
+        let file = SourceFile::new(path, text);
         let mut errors = Vec::new();
         manifest.apply_table(&file, doc.get_ref(), "", &mut errors);
         finish(manifest, errors)
@@ -178,15 +178,12 @@ impl Manifest {
         if let Some((root_path, root_text)) = &root {
             let root_doc = parse_toml(root_path, root_text)?;
             if let Some(t) = table_at(root_doc.get_ref(), &["workspace", "metadata", "gpuarch"]) {
-                let file = SourceFile {
-                    path: root_path,
-                    text: root_text,
-                };
+                let file = SourceFile::new(root_path, root_text);
                 manifest.files.push(root_path.clone());
                 manifest.apply_table(&file, t, "workspace.metadata.gpuarch.", &mut errors);
             }
         }
-        let file = SourceFile { path, text: &text };
+        let file = SourceFile::new(path, &text);
         if let Some(t) = table_at(doc.get_ref(), &["workspace", "metadata", "gpuarch"]) {
             manifest.files.push(path.to_path_buf());
             manifest.apply_table(&file, t, "workspace.metadata.gpuarch.", &mut errors);
@@ -342,11 +339,20 @@ impl Manifest {
 struct SourceFile<'a> {
     path: &'a Path,
     text: &'a str,
+    lines: LineIndex,
 }
 
-impl SourceFile<'_> {
+impl<'a> SourceFile<'a> {
+    fn new(path: &'a Path, text: &'a str) -> Self {
+        SourceFile {
+            path,
+            text,
+            lines: LineIndex::new(text),
+        }
+    }
+
     fn location(&self, offset: usize) -> Option<Location> {
-        Some(Location::at(self.path, self.text, offset))
+        Some(self.lines.location(self.path, self.text, offset))
     }
 }
 

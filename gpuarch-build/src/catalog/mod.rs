@@ -250,9 +250,26 @@ pub fn is_known_cc(cc: Cc) -> bool {
 /// Whether this capability belongs to integrated (Tegra) parts only; a renumbered
 /// capability (Thor's 10.1) counts as its new number.
 pub fn cc_is_integrated(cc: Cc) -> bool {
-    let renamed = renames().iter().find(|r| r.from == cc).map_or(cc, |r| r.to);
-    let mut with_cc = gpus_with_cc(renamed).peekable();
-    with_cc.peek().is_some() && with_cc.all(|g| g.integrated)
+    // Asked for every cubin and every target: worked out once.
+    static INTEGRATED: std::sync::OnceLock<Vec<Cc>> = std::sync::OnceLock::new();
+    let integrated = INTEGRATED.get_or_init(|| {
+        let mut ccs: Vec<Cc> = gpus()
+            .iter()
+            .map(|g| g.cc)
+            .filter(|&c| gpus_with_cc(c).all(|g| g.integrated))
+            .collect();
+        ccs.extend(
+            renames()
+                .iter()
+                .filter(|r| ccs.contains(&r.to))
+                .map(|r| r.from)
+                .collect::<Vec<_>>(),
+        );
+        ccs.sort();
+        ccs.dedup();
+        ccs
+    });
+    integrated.binary_search(&cc).is_ok()
 }
 
 /// The toolkit of one `major.minor` release.
@@ -445,6 +462,16 @@ mod tests {
             Some(v("555.42.02"))
         );
         assert_eq!(max_ptx_isa_for_driver(v("300.1"), Os::Linux), None);
+    }
+
+    #[test]
+    fn integrated_capabilities() {
+        for cc in ["5.3", "6.2", "7.2", "8.7", "11.0", "10.1"] {
+            assert!(cc_is_integrated(Cc::parse_dotted(cc).unwrap()), "{cc}");
+        }
+        for cc in ["8.0", "8.6", "9.0", "10.0", "12.1", "8.8"] {
+            assert!(!cc_is_integrated(Cc::parse_dotted(cc).unwrap()), "{cc}");
+        }
     }
 
     #[test]
