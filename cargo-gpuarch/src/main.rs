@@ -247,7 +247,7 @@ fn run_check(args: CheckArgs, out: &Output) -> u8 {
             &manifest.min_driver,
         );
         assessment.diagnostics.splice(0..0, parsed.warnings.clone());
-        assessment.diagnostics.sort_by_key(|d| d.level);
+        gpuarch_build::diagnostic::sort_by_level(&mut assessment.diagnostics);
         Ok(Report::from_list(
             &manifest,
             dialect,

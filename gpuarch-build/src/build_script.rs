@@ -88,7 +88,7 @@ pub fn plan_for_build(env: &mut BuildEnv) -> Result<Plan> {
     }
     let mut plan = plan::plan(&request);
     plan.assessment.diagnostics.extend(mismatch);
-    plan.assessment.diagnostics.sort_by_key(|d| d.level);
+    crate::diagnostic::sort_by_level(&mut plan.assessment.diagnostics);
     Ok(plan)
 }
 
@@ -203,16 +203,22 @@ impl Plan {
     /// looks only at `NVCC` and `PATH`.
     #[cfg(feature = "cc")]
     pub fn configure<'b>(&self, build: &'b mut cc::Build) -> &'b mut cc::Build {
-        if let Some(nvcc) = &self.toolkit.nvcc {
-            if std::env::var_os("NVCC").is_none() {
-                std::env::set_var("NVCC", nvcc);
-            }
-        }
+        self.point_cc_at_nvcc();
         build.cuda(true);
         for flag in self.nvcc_flags() {
             build.flag(&flag);
         }
         build
+    }
+
+    /// Sets `NVCC` for this build script to the nvcc the plan was made for, where it is
+    /// unset: cc looks only at `NVCC` and `PATH`, gpuarch also at `CUDA_HOME`/`CUDA_PATH`.
+    fn point_cc_at_nvcc(&self) {
+        if let Some(nvcc) = &self.toolkit.nvcc {
+            if std::env::var_os("NVCC").is_none() {
+                std::env::set_var("NVCC", nvcc);
+            }
+        }
     }
 
     /// Prints the plan's warnings for Cargo, and its errors as `cargo::error=` lines.
@@ -247,7 +253,10 @@ fn print_for_cargo(d: &Diagnostic) {
 pub fn plan_or_exit() -> Plan {
     let mut env = BuildEnv::from_process();
     match plan_for_build(&mut env) {
-        Ok(plan) if plan.report_to_cargo() => plan,
+        Ok(plan) if plan.report_to_cargo() => {
+            plan.point_cc_at_nvcc();
+            plan
+        }
         Ok(_) => std::process::exit(1),
         Err(err) => {
             for d in err.diagnostics() {

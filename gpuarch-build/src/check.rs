@@ -78,7 +78,7 @@ pub fn assess(
             verdict,
         });
     }
-    out.diagnostics.sort_by_key(|d| d.level);
+    crate::diagnostic::sort_by_level(&mut out.diagnostics);
     out
 }
 

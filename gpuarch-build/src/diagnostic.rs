@@ -131,6 +131,11 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Orders diagnostics errors first, keeping the order within each level.
+pub fn sort_by_level(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by_key(|d| d.level);
+}
+
 /// The long form of a diagnostic code, for `cargo gpuarch explain CODE`.
 #[derive(Debug)]
 pub struct CodeInfo {

@@ -13,9 +13,16 @@
 //! ```no_run
 //! // build.rs, in fn main():
 //! let plan = gpuarch_build::plan_or_exit(); // stops the build with cargo::error= on a failed check
-//! let mut build = cc::Build::new();
-//! plan.configure(&mut build).file("src/kernel.cu").compile("kernel");
+//! cc::Build::new()
+//!     .cuda(true)
+//!     .flags(plan.nvcc_flags()) // one -gencode per planned entry
+//!     .file("src/kernel.cu")
+//!     .compile("kernel");
 //! ```
+//!
+//! With the `cc` feature, `plan.configure(&mut build)` does the `.cuda(true).flags(...)`
+//! part. By default the crate has no dependencies at all, so it compiles in parallel
+//! with `cc` and adds little to a clean build.
 //!
 //! # Environment variables, in lookup order
 //!
@@ -32,6 +39,10 @@
 //! 7. When no toolkit is named: `NVCC`, then `CUDA_HOME`, `CUDA_PATH` (their `bin/nvcc`),
 //!    then `PATH`, to find the nvcc whose `--version` decides.
 //!
+//! `plan_or_exit` also sets `NVCC` for the rest of the build script when it is unset and
+//! the nvcc was found elsewhere (`CUDA_HOME`, `CUDA_PATH`): cc looks only at `NVCC` and
+//! `PATH`, and must compile with the nvcc the plan was made for.
+//!
 //! The library never needs a GPU, nvidia-smi or the network.
 
 pub mod arch;
@@ -45,6 +56,7 @@ pub mod error;
 pub mod manifest;
 pub mod plan;
 pub mod target;
+pub mod toml;
 pub mod toolkit;
 pub mod version;
 

@@ -14,8 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use toml::de::{DeTable, DeValue};
-use toml::Spanned;
+use crate::toml::{self, Spanned, Table, Value};
 
 use crate::arch::Cc;
 use crate::catalog::Os;
@@ -156,7 +155,7 @@ impl Manifest {
         };
         let file = SourceFile::new(path, text);
         let mut errors = Vec::new();
-        manifest.apply_table(&file, doc.get_ref(), "", &mut errors);
+        manifest.apply_table(&file, &doc, "", &mut errors);
         finish(manifest, errors)
     }
 
@@ -169,7 +168,7 @@ impl Manifest {
         let mut manifest = Manifest::default();
         let mut errors = Vec::new();
 
-        let own_workspace = table_at(doc.get_ref(), &["workspace"]).is_some();
+        let own_workspace = doc.table_at(&["workspace"]).is_some();
         let root = if own_workspace {
             None
         } else {
@@ -177,18 +176,18 @@ impl Manifest {
         };
         if let Some((root_path, root_text)) = &root {
             let root_doc = parse_toml(root_path, root_text)?;
-            if let Some(t) = table_at(root_doc.get_ref(), &["workspace", "metadata", "gpuarch"]) {
+            if let Some(t) = root_doc.table_at(&["workspace", "metadata", "gpuarch"]) {
                 let file = SourceFile::new(root_path, root_text);
                 manifest.files.push(root_path.clone());
                 manifest.apply_table(&file, t, "workspace.metadata.gpuarch.", &mut errors);
             }
         }
         let file = SourceFile::new(path, &text);
-        if let Some(t) = table_at(doc.get_ref(), &["workspace", "metadata", "gpuarch"]) {
+        if let Some(t) = doc.table_at(&["workspace", "metadata", "gpuarch"]) {
             manifest.files.push(path.to_path_buf());
             manifest.apply_table(&file, t, "workspace.metadata.gpuarch.", &mut errors);
         }
-        if let Some(t) = table_at(doc.get_ref(), &["package", "metadata", "gpuarch"]) {
+        if let Some(t) = doc.table_at(&["package", "metadata", "gpuarch"]) {
             if !manifest.files.iter().any(|f| f == path) {
                 manifest.files.push(path.to_path_buf());
             }
@@ -220,14 +219,14 @@ impl Manifest {
     fn apply_table(
         &mut self,
         file: &SourceFile<'_>,
-        table: &DeTable<'_>,
+        table: &Table,
         prefix: &str,
         errors: &mut Vec<Diagnostic>,
     ) {
-        for (key, value) in table.iter() {
-            let key_name: &str = key.get_ref();
-            let at = file.location(value.span().start);
-            let key_at = file.location(key.span().start);
+        for (key, value) in &table.entries {
+            let key_name = key.value.as_str();
+            let at = file.location(value.span.start);
+            let key_at = file.location(key.span.start);
             let result = match key_name {
                 "gpus" => self.set_gpus(file, value, at.clone()),
                 "min-driver" => self.set_min_driver(file, value, at.clone()),
@@ -268,27 +267,24 @@ impl Manifest {
     fn set_gpus(
         &mut self,
         file: &SourceFile<'_>,
-        value: &Spanned<DeValue<'_>>,
+        value: &Spanned<Value>,
         at: Option<Location>,
     ) -> Result<(), Diagnostic> {
-        let DeValue::Array(items) = value.get_ref() else {
+        let Value::Array(items) = &value.value else {
             return Err(wrong_type(
                 "gpus",
                 "an array of strings, such as [\"A100\", \"L4\"]",
             ));
         };
         let mut gpus = Vec::with_capacity(items.len());
-        for item in items.iter() {
-            let DeValue::String(s) = item.get_ref() else {
+        for item in items {
+            let Value::String(s) = &item.value else {
                 return Err(
                     wrong_type("gpus", "an array of strings, such as [\"A100\", \"L4\"]")
-                        .at(file.location(item.span().start)),
+                        .at(file.location(item.span.start)),
                 );
             };
-            gpus.push(Located::new(
-                s.to_string(),
-                file.location(item.span().start),
-            ));
+            gpus.push(Located::new(s.to_string(), file.location(item.span.start)));
         }
         self.gpus = gpus;
         self.gpus_location = at;
@@ -298,21 +294,21 @@ impl Manifest {
     fn set_min_driver(
         &mut self,
         file: &SourceFile<'_>,
-        value: &Spanned<DeValue<'_>>,
+        value: &Spanned<Value>,
         at: Option<Location>,
     ) -> Result<(), Diagnostic> {
-        match value.get_ref() {
-            DeValue::String(_) => {
+        match &value.value {
+            Value::String(_) => {
                 let v = expect_version(value, "min-driver", at.clone())?;
                 self.min_driver.linux = Some(Located::new(v, at));
                 Ok(())
             }
-            DeValue::Table(table) => {
-                for (key, v) in table.iter() {
-                    let v_at = file.location(v.span().start);
+            Value::Table(table) => {
+                for (key, v) in &table.entries {
+                    let v_at = file.location(v.span.start);
                     let version = expect_version(v, "min-driver", v_at.clone())
                         .map_err(|d| d.at(v_at.clone()))?;
-                    let slot = match &**key.get_ref() {
+                    let slot = match key.value.as_str() {
                         "linux" => &mut self.min_driver.linux,
                         "windows" => &mut self.min_driver.windows,
                         other => {
@@ -321,7 +317,7 @@ impl Manifest {
                                 format!("`min-driver.{other}` is not an operating system gpuarch knows"),
                             )
                             .with_help("use `linux` or `windows`")
-                            .at(file.location(key.span().start)))
+                            .at(file.location(key.span.start)))
                         }
                     };
                     *slot = Some(Located::new(version, v_at));
@@ -357,7 +353,7 @@ impl<'a> SourceFile<'a> {
 }
 
 fn finish(manifest: Manifest, mut errors: Vec<Diagnostic>) -> Result<Manifest> {
-    errors.sort_by_key(|d| {
+    errors.sort_unstable_by_key(|d| {
         d.location
             .as_ref()
             .map(|l| (l.file.clone(), l.line, l.column))
@@ -376,31 +372,14 @@ fn read(path: &Path) -> Result<String> {
     })
 }
 
-fn parse_toml<'a>(path: &Path, text: &'a str) -> Result<Spanned<DeTable<'a>>> {
-    DeTable::parse(text).map_err(|e| {
-        let location = e.span().map(|s| Location::at(path, text, s.start));
+fn parse_toml(path: &Path, text: &str) -> Result<Table> {
+    toml::parse(text).map_err(|e| {
         Error::invalid(
-            Diagnostic::error(
-                "manifest-syntax",
-                format!("invalid TOML: {}", e.message().trim()),
-            )
-            .with_help("fix the TOML syntax at this place")
-            .at(location),
+            Diagnostic::error("manifest-syntax", format!("invalid TOML: {}", e.message))
+                .with_help("fix the TOML syntax at this place")
+                .at(Some(Location::at(path, text, e.offset))),
         )
     })
-}
-
-fn table_at<'a, 'i>(table: &'a DeTable<'i>, path: &[&str]) -> Option<&'a DeTable<'i>> {
-    let (first, rest) = path.split_first()?;
-    let value = table
-        .iter()
-        .find(|(k, _)| &**k.get_ref() == *first)
-        .map(|(_, v)| v)?;
-    match value.get_ref() {
-        DeValue::Table(t) if rest.is_empty() => Some(t),
-        DeValue::Table(t) => table_at(t, rest),
-        _ => None,
-    }
 }
 
 fn find_workspace_root(package_manifest: &Path) -> Option<(PathBuf, String)> {
@@ -408,9 +387,9 @@ fn find_workspace_root(package_manifest: &Path) -> Option<(PathBuf, String)> {
     for ancestor in dir.ancestors().skip(1) {
         let candidate = ancestor.join("Cargo.toml");
         if let Ok(text) = std::fs::read_to_string(&candidate) {
-            if DeTable::parse(&text)
+            if toml::parse(&text)
                 .ok()
-                .is_some_and(|doc| table_at(doc.get_ref(), &["workspace"]).is_some())
+                .is_some_and(|doc| doc.table_at(&["workspace"]).is_some())
             {
                 return Some((candidate, text));
             }
@@ -467,11 +446,11 @@ fn strsim(known: &str, written: &str) -> usize {
 }
 
 fn expect_version(
-    value: &Spanned<DeValue<'_>>,
+    value: &Spanned<Value>,
     key: &str,
     at: Option<Location>,
 ) -> Result<Version, Diagnostic> {
-    let DeValue::String(s) = value.get_ref() else {
+    let Value::String(s) = &value.value else {
         return Err(wrong_type(
             key,
             "a version string, such as \"12.4\" or \"525.60.13\"",
@@ -487,7 +466,7 @@ fn expect_version(
 }
 
 fn expect_choice(
-    value: &Spanned<DeValue<'_>>,
+    value: &Spanned<Value>,
     key: &str,
     choices: &[&str],
 ) -> Result<String, Diagnostic> {
@@ -499,21 +478,21 @@ fn expect_choice(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    match value.get_ref() {
-        DeValue::String(s) if choices.contains(&&**s) => Ok(s.to_string()),
+    match &value.value {
+        Value::String(s) if choices.contains(&s.as_str()) => Ok(s.clone()),
         _ => Err(wrong_type(key, &expected)),
     }
 }
 
-fn expect_opt_in(value: &Spanned<DeValue<'_>>, key: &str) -> Result<OptIn, Diagnostic> {
+fn expect_opt_in(value: &Spanned<Value>, key: &str) -> Result<OptIn, Diagnostic> {
     let expected = "true, false, or a list of capabilities such as [\"9.0\", \"10.0\"]";
-    match value.get_ref() {
-        DeValue::Boolean(true) => Ok(OptIn::All),
-        DeValue::Boolean(false) => Ok(OptIn::Off),
-        DeValue::Array(items) => {
+    match &value.value {
+        Value::Boolean(true) => Ok(OptIn::All),
+        Value::Boolean(false) => Ok(OptIn::Off),
+        Value::Array(items) => {
             let mut ccs = Vec::new();
-            for item in items.iter() {
-                let DeValue::String(s) = item.get_ref() else {
+            for item in items {
+                let Value::String(s) = &item.value else {
                     return Err(wrong_type(key, expected));
                 };
                 let cc = parse_cc_loose(s).ok_or_else(|| {

@@ -87,7 +87,7 @@ pub fn plan(request: &PlanRequest) -> Plan {
             }
         }
     }
-    candidates.sort_by_key(|(c, _)| *c);
+    candidates.sort_unstable_by_key(|(c, _)| *c);
 
     let mut codes = CodeSet::new();
     codes.ptx_isa = Some(toolkit.ptx_isa);
@@ -111,7 +111,7 @@ pub fn plan(request: &PlanRequest) -> Plan {
     let mut assessment =
         check::assess(&codes, &request.targets, Some(toolkit), &request.min_driver);
     assessment.diagnostics.extend(check_opt_ins(request));
-    assessment.diagnostics.sort_by_key(|d| d.level);
+    crate::diagnostic::sort_by_level(&mut assessment.diagnostics);
     let min_driver = required_driver(&codes, &request.targets, toolkit);
     Plan {
         targets: request.targets.clone(),

@@ -132,7 +132,7 @@ fn resolve_capability(text: &str, location: Option<&Location>) -> Result<Vec<Tar
             .filter(|a| a.cc.major == cc.major)
             .map(|a| a.cc.to_string())
             .collect();
-        near.sort();
+        near.sort_unstable();
         near.dedup();
         let help = if near.is_empty() {
             "`cargo gpuarch catalog archs` lists every capability".to_string()

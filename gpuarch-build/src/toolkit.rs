@@ -72,7 +72,7 @@ impl Toolkit {
                 .collect();
             let mut real = plain.clone();
             real.extend(known_variants);
-            real.sort();
+            real.sort_unstable();
             real.dedup();
             t.real_targets = real.clone();
             t.virtual_targets = real;

@@ -181,7 +181,7 @@ pub fn suggest_gpus(name: &str) -> Vec<&'static str> {
             scored.push((distance, gpu.name));
         }
     }
-    scored.sort();
+    scored.sort_unstable();
     scored.dedup_by_key(|(_, n)| *n);
     scored.into_iter().take(3).map(|(_, n)| n).collect()
 }
@@ -216,7 +216,7 @@ pub fn architecture_ccs(name: &str) -> Option<Vec<Cc>> {
     if ccs.is_empty() {
         return None;
     }
-    ccs.sort();
+    ccs.sort_unstable();
     ccs.dedup();
     Some(ccs)
 }
@@ -229,7 +229,7 @@ pub fn architectures() -> Vec<&'static str> {
             names.push((gpu.cc, gpu.architecture));
         }
     }
-    names.sort();
+    names.sort_unstable();
     names.into_iter().map(|(_, n)| n).collect()
 }
 
@@ -265,7 +265,7 @@ pub fn cc_is_integrated(cc: Cc) -> bool {
                 .map(|r| r.from)
                 .collect::<Vec<_>>(),
         );
-        ccs.sort();
+        ccs.sort_unstable();
         ccs.dedup();
         ccs
     });
