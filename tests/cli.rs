@@ -2,9 +2,9 @@
 //! outputs people script against, diagnostics with their manifest locations, toolkit
 //! detection (fake `nvcc` scripts in tests/fixtures/nvcc), and Cargo.toml metadata.
 //!
-//! Expected values are the facts in /work/shared/reference/cuda.md (measured ptxas target
-//! lists, release-note drivers, PTX ISA per toolkit) and gpuarch-build/data/*.toml, not
-//! copies of whatever the binary printed.
+//! Expected values are facts (measured ptxas target lists, release-note drivers, PTX ISA
+//! per toolkit, as recorded with their sources in gpuarch-build/data/*.toml), not copies
+//! of whatever the binary printed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
