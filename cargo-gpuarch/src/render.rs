@@ -533,13 +533,7 @@ fn catalog_toolkits(query: Option<&str>) -> Vec<Value> {
 }
 
 fn catalog_archs(query: Option<&str>) -> Vec<Value> {
-    let mut arches: Vec<gpuarch_build::Arch> = catalog::toolkits()
-        .iter()
-        .flat_map(|t| t.real_targets.iter().copied())
-        .collect();
-    arches.sort();
-    arches.dedup();
-    arches
+    catalog::known_archs()
         .into_iter()
         .filter(|a| {
             query.is_none_or(|q| {

@@ -459,13 +459,7 @@ impl Parser<'_> {
                     return Ok(out);
                 }
                 b'"' if self.starts_with("\"\"\"") => {
-                    // Up to two quotes may end the content right before the closing three.
-                    let mut run = 3;
-                    while run < 5 && self.peek_at(run) == Some(b'"') {
-                        run += 1;
-                    }
-                    out.extend(std::iter::repeat_n('"', run - 3));
-                    self.pos += run;
+                    self.close_triple(b'"', &mut out);
                     return Ok(out);
                 }
                 b'\\' => {
@@ -475,13 +469,7 @@ impl Parser<'_> {
                     }
                     out.push(self.escape()?);
                 }
-                b'\n' | b'\r' if triple => {
-                    if b == b'\r' && self.peek_at(1) != Some(b'\n') {
-                        return self.error("control character in a string");
-                    }
-                    out.push('\n');
-                    self.skip_newline();
-                }
+                b'\n' | b'\r' if triple => self.string_newline(&mut out)?,
                 _ if is_control(b) => return self.error("control character in a string"),
                 _ => out.push(self.next_char()),
             }
@@ -557,25 +545,35 @@ impl Parser<'_> {
                     return Ok(out);
                 }
                 b'\'' if self.starts_with("'''") => {
-                    let mut run = 3;
-                    while run < 5 && self.peek_at(run) == Some(b'\'') {
-                        run += 1;
-                    }
-                    out.extend(std::iter::repeat_n('\'', run - 3));
-                    self.pos += run;
+                    self.close_triple(b'\'', &mut out);
                     return Ok(out);
                 }
-                b'\n' | b'\r' if triple => {
-                    if b == b'\r' && self.peek_at(1) != Some(b'\n') {
-                        return self.error("control character in a string");
-                    }
-                    out.push('\n');
-                    self.skip_newline();
-                }
+                b'\n' | b'\r' if triple => self.string_newline(&mut out)?,
                 _ if is_control(b) => return self.error("control character in a string"),
                 _ => out.push(self.next_char()),
             }
         }
+    }
+
+    /// At the closing three quotes of a multi-line string: up to two more quotes right
+    /// before them belong to the content.
+    fn close_triple(&mut self, quote: u8, out: &mut String) {
+        let mut run = 3;
+        while run < 5 && self.peek_at(run) == Some(quote) {
+            run += 1;
+        }
+        out.extend(std::iter::repeat_n(char::from(quote), run - 3));
+        self.pos += run;
+    }
+
+    /// A line break inside a multi-line string, kept as `\n`; a lone `\r` is an error.
+    fn string_newline(&mut self, out: &mut String) -> Result<(), ParseError> {
+        if self.peek() == Some(b'\r') && self.peek_at(1) != Some(b'\n') {
+            return self.error("control character in a string");
+        }
+        out.push('\n');
+        self.skip_newline();
+        Ok(())
     }
 
     fn skip_newline(&mut self) {

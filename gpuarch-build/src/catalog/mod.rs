@@ -233,6 +233,17 @@ pub fn architectures() -> Vec<&'static str> {
     names.into_iter().map(|(_, n)| n).collect()
 }
 
+/// Every real architecture some toolkit accepts (`sm_35` ... `sm_121f`), in order.
+pub fn known_archs() -> Vec<Arch> {
+    let mut arches: Vec<Arch> = toolkits()
+        .iter()
+        .flat_map(|t| t.real_targets.iter().copied())
+        .collect();
+    arches.sort_unstable();
+    arches.dedup();
+    arches
+}
+
 /// GPUs of one capability, by name.
 pub fn gpus_with_cc(cc: Cc) -> impl Iterator<Item = &'static GpuInfo> {
     gpus().iter().filter(move |g| g.cc == cc)
