@@ -806,7 +806,8 @@ fn parse_float(token: &str) -> Option<f64> {
         text.push_str(sign);
         text.push_str(&digits_with_underscores(digits, 10)?);
     }
-    text.parse().ok()
+    // A finite literal too large for f64 is an error, not infinity.
+    text.parse().ok().filter(|v: &f64| v.is_finite())
 }
 
 fn all_digits(s: &str) -> bool {
@@ -974,6 +975,7 @@ hex = 0xDEAD_beef
             ("a = {}\n[a]\n", 8),
             ("= 1\n", 0),
             ("a = 1979-13-01\n", 4),
+            ("a = 5E555\n", 4),
         ];
         for (text, offset) in cases {
             let err = parse(text).unwrap_err();
