@@ -566,12 +566,16 @@ impl Parser<'_> {
         self.pos += run;
     }
 
-    /// A line break inside a multi-line string, kept as `\n`; a lone `\r` is an error.
+    /// A line break inside a multi-line string, kept as written (`\n` or `\r\n`, as the
+    /// `toml` crate keeps it); a lone `\r` is an error.
     fn string_newline(&mut self, out: &mut String) -> Result<(), ParseError> {
-        if self.peek() == Some(b'\r') && self.peek_at(1) != Some(b'\n') {
+        if self.starts_with("\r\n") {
+            out.push_str("\r\n");
+        } else if self.peek() == Some(b'\n') {
+            out.push('\n');
+        } else {
             return self.error("control character in a string");
         }
-        out.push('\n');
         self.skip_newline();
         Ok(())
     }
@@ -1004,6 +1008,7 @@ hex = 0xDEAD_beef
             "k = [[1, 2], ['x'], { y = [] }]\n'quoted key'.\"part\" = -0.0\n",
             "t = 07:32:00\nd = 2024-02-29\nn = -inf\np = +12\n",
             "a = { b = 1,\n  # note\n  c = [2], }\ne = \"\\e\\x41\"\nm = 07:32\n",
+            "crlf = \"\"\"\r\none\r\ntwo\"\"\"\r\nlit = '''x\r\ny'''\r\n",
         ];
         for doc in docs {
             let ours = parse(doc).unwrap_or_else(|e| panic!("{e:?} in\n{doc}"));
