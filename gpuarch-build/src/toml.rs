@@ -827,8 +827,23 @@ fn is_date(s: &str) -> bool {
         && all_digits(&s[..4])
         && all_digits(&s[5..7])
         && all_digits(&s[8..])
-        && (1..=12).contains(&s[5..7].parse::<u8>().unwrap_or(0))
-        && (1..=31).contains(&s[8..].parse::<u8>().unwrap_or(0))
+        && valid_day(
+            s[..4].parse().unwrap_or(0),
+            s[5..7].parse().unwrap_or(0),
+            s[8..].parse().unwrap_or(0),
+        )
+}
+
+fn valid_day(year: u32, month: u32, day: u32) -> bool {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }
 
 /// `HH:MM:SS` with an optional fraction, or `HH:MM` (TOML 1.1).
@@ -864,11 +879,11 @@ fn is_time_with_offset(s: &str) -> bool {
     if s.len() > 6 {
         let (t, offset) = s.split_at(s.len() - 6);
         let o = offset.as_bytes();
-        if matches!(o[0], b'+' | b'-')
-            && o[3] == b':'
-            && all_digits(&offset[1..3])
+        let hours_minutes = all_digits(&offset[1..3])
             && all_digits(&offset[4..])
-        {
+            && offset[1..3].parse::<u8>().is_ok_and(|h| h < 24)
+            && offset[4..].parse::<u8>().is_ok_and(|m| m < 60);
+        if matches!(o[0], b'+' | b'-') && o[3] == b':' && hours_minutes {
             return is_time(t);
         }
     }
@@ -980,6 +995,8 @@ hex = 0xDEAD_beef
             ("= 1\n", 0),
             ("a = 1979-13-01\n", 4),
             ("a = 5E555\n", 4),
+            ("a = 2023-02-29\n", 4),
+            ("a = 1980-06-21T07:32-70:32\n", 4),
         ];
         for (text, offset) in cases {
             let err = parse(text).unwrap_err();
