@@ -294,8 +294,7 @@ impl Parser<'_> {
             self.skip_key_space()?;
             let start = self.pos;
             let name = match self.peek() {
-                Some(b'"') => self.basic_string(false)?,
-                Some(b'\'') => self.literal_string(false)?,
+                Some(q @ (b'"' | b'\'')) => self.string(q, false)?,
                 Some(b) if is_bare_key_byte(b) => {
                     while self.peek().is_some_and(is_bare_key_byte) {
                         self.pos += 1;
@@ -350,8 +349,7 @@ impl Parser<'_> {
         }
         let start = self.pos;
         let value = match self.peek() {
-            Some(b'"') => Value::String(self.basic_string(true)?),
-            Some(b'\'') => Value::String(self.literal_string(true)?),
+            Some(q @ (b'"' | b'\'')) => Value::String(self.string(q, true)?),
             Some(b'[') => Value::Array(self.array(depth)?),
             Some(b'{') => Value::Table(self.inline_table(depth)?),
             Some(b't') if self.starts_with("true") && self.word_ends(4) => {
@@ -441,9 +439,12 @@ impl Parser<'_> {
         }
     }
 
-    /// `"..."`, or with `multiline`, also `"""..."""`.
-    fn basic_string(&mut self, multiline: bool) -> Result<String, ParseError> {
-        let triple = multiline && self.starts_with("\"\"\"");
+    /// A string opened by `quote`: `"..."` (basic, with escapes) or `'...'` (literal),
+    /// and with `multiline` also their `"""`/`'''` forms.
+    fn string(&mut self, quote: u8, multiline: bool) -> Result<String, ParseError> {
+        let escapes = quote == b'"';
+        let delimiter = [quote; 3];
+        let triple = multiline && self.bytes[self.pos..].starts_with(&delimiter);
         self.pos += if triple { 3 } else { 1 };
         if triple {
             self.skip_newline();
@@ -454,15 +455,15 @@ impl Parser<'_> {
                 return self.error("unterminated string");
             };
             match b {
-                b'"' if !triple => {
+                _ if b == quote && !triple => {
                     self.pos += 1;
                     return Ok(out);
                 }
-                b'"' if self.starts_with("\"\"\"") => {
-                    self.close_triple(b'"', &mut out);
+                _ if b == quote && self.bytes[self.pos..].starts_with(&delimiter) => {
+                    self.close_triple(quote, &mut out);
                     return Ok(out);
                 }
-                b'\\' => {
+                b'\\' if escapes => {
                     self.pos += 1;
                     if triple && self.line_ending_backslash() {
                         continue;
@@ -525,34 +526,6 @@ impl Parser<'_> {
             _ => return self.error_at(self.pos - 1, "invalid escape"),
         };
         Ok(simple)
-    }
-
-    /// `'...'`, or with `multiline`, also `'''...'''`.
-    fn literal_string(&mut self, multiline: bool) -> Result<String, ParseError> {
-        let triple = multiline && self.starts_with("'''");
-        self.pos += if triple { 3 } else { 1 };
-        if triple {
-            self.skip_newline();
-        }
-        let mut out = String::new();
-        loop {
-            let Some(b) = self.peek() else {
-                return self.error("unterminated string");
-            };
-            match b {
-                b'\'' if !triple => {
-                    self.pos += 1;
-                    return Ok(out);
-                }
-                b'\'' if self.starts_with("'''") => {
-                    self.close_triple(b'\'', &mut out);
-                    return Ok(out);
-                }
-                b'\n' | b'\r' if triple => self.string_newline(&mut out)?,
-                _ if is_control(b) => return self.error("control character in a string"),
-                _ => out.push(self.next_char()),
-            }
-        }
     }
 
     /// At the closing three quotes of a multi-line string: up to two more quotes right
