@@ -18,9 +18,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gpuarch_build::build_script::{self, BuildEnv};
-use gpuarch_build::check::{self, Assessment};
+use gpuarch_build::check;
 use gpuarch_build::manifest::{Located, Manifest, PtxPolicy, SassPolicy};
-use gpuarch_build::{diagnostic, plan, target, Dialect, Error, PlanRequest, Toolkit, Version};
+use gpuarch_build::{diagnostic, plan, Dialect, Error, PlanRequest, Toolkit, Version};
 
 use render::{Output, Report};
 
@@ -228,35 +228,10 @@ fn run_check(args: CheckArgs, out: &Output) -> u8 {
     let Some((dialect, text)) = list else {
         return run_plan(&args.manifest, args.format, out);
     };
-    let result = (|| -> Result<Report, Error> {
-        let manifest = load_manifest(&args.manifest)?;
-        let targets = target::resolve(&manifest.gpus, manifest.gpus_location.as_ref())?;
-        // Only a named toolkit: an existing list is judged as written, not by whatever
-        // nvcc this machine happens to have.
-        let toolkit = manifest
-            .cuda
-            .as_ref()
-            .map(|c| Toolkit::named(c.value, c.location.clone()));
-        let parsed = dialect
-            .parse(&text, toolkit.as_ref())
-            .map_err(Error::invalid)?;
-        let mut assessment: Assessment = check::assess(
-            &parsed.codes,
-            &targets,
-            toolkit.as_ref(),
-            &manifest.min_driver,
-        );
-        assessment.diagnostics.splice(0..0, parsed.warnings.clone());
-        gpuarch_build::diagnostic::sort_by_level(&mut assessment.diagnostics);
-        Ok(Report::from_list(
-            &manifest,
-            dialect,
-            &text,
-            &parsed.codes,
-            toolkit.as_ref(),
-            assessment,
-        ))
-    })();
+    let result = load_manifest(&args.manifest).and_then(|manifest| {
+        let checked = check::check_list(&manifest, dialect, &text)?;
+        Ok(Report::from_list(&manifest, dialect, &text, checked))
+    });
     match result {
         Ok(report) => out.report(&report, args.format),
         Err(err) => out.input_error(&err, args.format),

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use gpuarch_build::catalog::{self, Os};
-use gpuarch_build::check::Assessment;
+use gpuarch_build::check::{Assessment, ListCheck};
 use gpuarch_build::diagnostic::{self, Diagnostic, Level};
 use gpuarch_build::emit::nvcc;
 use gpuarch_build::manifest::{DriverFloor, Manifest};
@@ -267,24 +267,23 @@ impl Report {
         manifest: &Manifest,
         dialect: Dialect,
         text: &str,
-        codes: &CodeSet,
-        toolkit: Option<&Toolkit>,
-        assessment: Assessment,
+        checked: ListCheck,
     ) -> Report {
-        let entries = codes
+        let entries = checked
+            .codes
             .iter()
             .map(|c| (c, format!("from the {}", dialect_label(dialect))))
             .collect();
         Report {
             command: "check",
             manifest_files: files(manifest),
-            toolkit: toolkit.cloned(),
+            toolkit: checked.toolkit,
             input: Some((dialect, text.to_string())),
-            codes: codes.clone(),
+            codes: checked.codes,
             entries,
             required_driver: None,
             driver_floor: manifest.min_driver.clone(),
-            assessment,
+            assessment: checked.assessment,
         }
     }
 

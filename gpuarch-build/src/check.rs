@@ -5,8 +5,10 @@ use crate::arch::{Arch, Code, CodeSet, Variant};
 use crate::catalog::{self, Os};
 use crate::coverage::{self, Verdict};
 use crate::diagnostic::{Diagnostic, Level};
-use crate::manifest::DriverFloor;
-use crate::target::Target;
+use crate::emit::Dialect;
+use crate::error::{Error, Result};
+use crate::manifest::{DriverFloor, Manifest};
+use crate::target::{self, Target};
 use crate::toolkit::Toolkit;
 
 /// One target and what covers it.
@@ -27,6 +29,44 @@ impl Assessment {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.level == Level::Error)
     }
+}
+
+/// An existing arch list, judged against a manifest's targets (`cargo gpuarch check
+/// --torch-arch-list ...`).
+#[derive(Clone, Debug)]
+pub struct ListCheck {
+    pub codes: CodeSet,
+    /// The manifest's named toolkit, if any: a list is judged as written, never by
+    /// whatever nvcc the machine happens to have.
+    pub toolkit: Option<Toolkit>,
+    /// The list's own warnings (how it was written) first, then the checks.
+    pub assessment: Assessment,
+}
+
+/// Parses `text` in `dialect` and judges it for the manifest's targets, toolkit and
+/// driver floor.
+pub fn check_list(manifest: &Manifest, dialect: Dialect, text: &str) -> Result<ListCheck> {
+    let targets = target::resolve(&manifest.gpus, manifest.gpus_location.as_ref())?;
+    let toolkit = manifest
+        .cuda
+        .as_ref()
+        .map(|c| Toolkit::named(c.value, c.location.clone()));
+    let parsed = dialect
+        .parse(text, toolkit.as_ref())
+        .map_err(Error::invalid)?;
+    let mut assessment = assess(
+        &parsed.codes,
+        &targets,
+        toolkit.as_ref(),
+        &manifest.min_driver,
+    );
+    assessment.diagnostics.splice(0..0, parsed.warnings);
+    crate::diagnostic::sort_by_level(&mut assessment.diagnostics);
+    Ok(ListCheck {
+        codes: parsed.codes,
+        toolkit,
+        assessment,
+    })
 }
 
 /// Judges `codes` for every target. `toolkit` is the one that builds (or built) it, where
