@@ -46,6 +46,7 @@
 //! The library never needs a GPU, nvidia-smi or the network.
 
 pub mod arch;
+pub mod artifact;
 pub mod build_script;
 pub mod catalog;
 pub mod check;

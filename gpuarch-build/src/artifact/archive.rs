@@ -1,0 +1,114 @@
+//! Static archives (`!<arch>\n`): GNU (`//` long names, `/` and `/SYM64/` symbol tables)
+//! and BSD (`#1/len`) member names. ELF members are inspected; other members skipped.
+
+use super::elf::inspect_elf_in;
+use super::{ArtifactError, Entry};
+
+pub const AR_MAGIC: &[u8] = b"!<arch>\n";
+const MEMBER_HEADER_LEN: usize = 60;
+
+/// Lists the GPU code in every ELF member of an archive, in member order, each entry
+/// naming its member. Containers are numbered across the whole archive.
+pub fn inspect_archive(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
+    if !bytes.starts_with(AR_MAGIC) {
+        return Err(ArtifactError::Malformed {
+            what: "archive magic",
+            offset: 0,
+        });
+    }
+    let mut out = Vec::new();
+    let mut next_container = 0;
+    let mut long_names: &[u8] = &[];
+    let mut pos = AR_MAGIC.len();
+    while pos < bytes.len() {
+        let at = pos as u64;
+        let rest = &bytes[pos..];
+        if rest.len() < MEMBER_HEADER_LEN {
+            // Tolerate trailing padding newlines.
+            if rest.iter().all(|&b| b == b'\n') {
+                break;
+            }
+            return Err(ArtifactError::Truncated {
+                what: "archive member header",
+                offset: at,
+            });
+        }
+        let header = &rest[..MEMBER_HEADER_LEN];
+        if &header[58..60] != b"`\n" {
+            return Err(ArtifactError::Malformed {
+                what: "archive member header",
+                offset: at,
+            });
+        }
+        let size = parse_decimal(&header[48..58]).ok_or(ArtifactError::Malformed {
+            what: "archive member size",
+            offset: at + 48,
+        })?;
+        let data_start = pos + MEMBER_HEADER_LEN;
+        let data_end = data_start
+            .checked_add(size)
+            .filter(|&e| e <= bytes.len())
+            .ok_or(ArtifactError::Truncated {
+                what: "archive member",
+                offset: at,
+            })?;
+        let mut data = &bytes[data_start..data_end];
+        let mut data_at = data_start as u64;
+        let raw_name = trim_spaces(&header[..16]);
+        let name: Option<Vec<u8>> = if raw_name == b"/" || raw_name == b"/SYM64/" {
+            None
+        } else if raw_name == b"//" {
+            long_names = data;
+            None
+        } else if let Some(len) = raw_name.strip_prefix(b"#1/") {
+            let len = parse_decimal(len).filter(|&l| l <= data.len()).ok_or(
+                ArtifactError::Malformed {
+                    what: "archive member name length",
+                    offset: at,
+                },
+            )?;
+            let name = &data[..len];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            data = &data[len..];
+            data_at += len as u64;
+            Some(name.to_vec())
+        } else if let Some(index) = raw_name.strip_prefix(b"/") {
+            let index = parse_decimal(index)
+                .filter(|&i| i < long_names.len())
+                .ok_or(ArtifactError::Malformed {
+                    what: "archive long member name",
+                    offset: at,
+                })?;
+            let name = &long_names[index..];
+            let end = name.iter().position(|&b| b == b'\n').unwrap_or(name.len());
+            let name = &name[..end];
+            Some(name.strip_suffix(b"/").unwrap_or(name).to_vec())
+        } else {
+            Some(raw_name.strip_suffix(b"/").unwrap_or(raw_name).to_vec())
+        };
+        if let Some(name) = name {
+            if data.starts_with(b"\x7fELF") {
+                let name = String::from_utf8_lossy(&name);
+                inspect_elf_in(data, data_at, Some(&name), &mut next_container, &mut out)?;
+            }
+        }
+        // Members are 2-byte aligned.
+        pos = data_end + (data_end & 1);
+    }
+    Ok(out)
+}
+
+fn trim_spaces(field: &[u8]) -> &[u8] {
+    let end = field.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+    &field[..end]
+}
+
+fn parse_decimal(field: &[u8]) -> Option<usize> {
+    let digits = trim_spaces(field);
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |n, &d| {
+        n.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+    })
+}

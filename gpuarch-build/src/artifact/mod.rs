@@ -1,0 +1,638 @@
+//! Lists the GPU code inside build artifacts: fatbins, host ELF objects, libraries and
+//! executables, static archives, cubins and PTX text.
+//!
+//! The listing follows `cuobjdump --list-elf --list-ptx`: the same entries, in file order
+//! (see `tests/fixtures/artifacts`, where each fixture has the recorded cuobjdump output).
+//! Entries name the fatbin-level architecture, which is richer than cuobjdump's cubin
+//! names: an `sm_100f` cubin is `sm_100f` here and `sm_100` in cuobjdump
+//! ([`Entry::cuobjdump_arch`] gives cuobjdump's spelling).
+//!
+//! Only headers are read; nothing is decompressed. Every read is bounds-checked: malformed
+//! input gives an [`ArtifactError`], never a panic.
+
+mod archive;
+mod elf;
+mod fatbin;
+
+use std::fmt;
+
+use crate::arch::{Arch, Code, Variant};
+use crate::version::Version;
+
+pub use archive::inspect_archive;
+pub use elf::{cubin_arch, inspect_elf, EM_CUDA};
+pub use fatbin::{entries_in_fatbin, FATBIN_MAGIC};
+
+/// What an entry holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EntryKind {
+    /// SASS in a CUDA ELF.
+    Cubin,
+    Ptx,
+}
+
+/// How an entry's payload is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Compression {
+    None,
+    /// LZ4 block format (CUDA 11.8/12.x; nvcc 13 `--compress-mode=speed`).
+    Lz4,
+    /// A zstd frame (nvcc 13's default for PTX, and `-compress-all`/`size`/`balance`).
+    Zstd,
+}
+
+/// One cubin or PTX in an artifact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: EntryKind,
+    /// For fatbin entries, from the entry header (with `a`/`f`). For a standalone cubin,
+    /// from its ELF header, which cannot record `f`.
+    pub arch: Arch,
+    /// The PTX ISA version of a PTX entry (from the fatbin entry header, or the `.version`
+    /// directive of PTX text); `None` for cubins or where it would need decompression.
+    pub ptx_isa: Option<Version>,
+    pub compression: Compression,
+    /// The archive member holding the entry, for archives.
+    pub member: Option<String>,
+    /// The ELF section holding the container (`.nv_fatbin`, `__nv_relfatbin`); empty for a
+    /// standalone fatbin, cubin or PTX file, or a host ELF without section headers.
+    pub section: String,
+    /// The index of the container in the file (counted across sections and archive
+    /// members); 0 for a standalone cubin or PTX file.
+    pub container: usize,
+    /// The file offset of the entry header (of the ELF for a cubin; 0 for PTX text).
+    pub offset: u64,
+}
+
+impl Entry {
+    /// The entry in the model: a cubin is SASS, PTX is PTX.
+    pub fn code(&self) -> Code {
+        match self.kind {
+            EntryKind::Cubin => Code::sass(self.arch),
+            EntryKind::Ptx => Code::ptx(self.arch),
+        }
+    }
+
+    /// The architecture as `cuobjdump --list-elf --list-ptx` spells it in file names:
+    /// `sm_` for both kinds, and cubins drop `f` (their ELF header cannot record it).
+    pub fn cuobjdump_arch(&self) -> String {
+        let arch = match (self.kind, self.arch.variant) {
+            (EntryKind::Cubin, Variant::Family) => Arch::plain(self.arch.cc),
+            _ => self.arch,
+        };
+        format!("sm_{}", arch.number())
+    }
+}
+
+/// Why an artifact could not be listed. Offsets are from the start of the inspected file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArtifactError {
+    /// A structure runs past the end of the data that should hold it.
+    Truncated { what: &'static str, offset: u64 },
+    /// A field holds a value no valid file has.
+    Malformed { what: &'static str, offset: u64 },
+    /// A valid file of a kind this module does not read (32-bit or big-endian ELF).
+    Unsupported { what: &'static str, offset: u64 },
+    /// Not a fatbin, ELF, archive or PTX text.
+    NotAnArtifact,
+}
+
+impl fmt::Display for ArtifactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArtifactError::Truncated { what, offset } => {
+                write!(f, "truncated {what} at offset {offset:#x}")
+            }
+            ArtifactError::Malformed { what, offset } => {
+                write!(f, "malformed {what} at offset {offset:#x}")
+            }
+            ArtifactError::Unsupported { what, offset } => {
+                write!(f, "unsupported {what} at offset {offset:#x}")
+            }
+            ArtifactError::NotAnArtifact => {
+                write!(f, "not a fatbin, ELF file, static archive or PTX text")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ArtifactError {}
+
+/// Lists the GPU code in a file, recognised by its first bytes: a fatbin, an ELF file
+/// (cubin or host), a static archive, or PTX text (`.version` and `.target` directives).
+pub fn inspect(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
+    if bytes.len() >= 4 && read_u32(bytes, 0, 0, "magic")? == FATBIN_MAGIC {
+        return entries_in_fatbin(bytes, "", 0);
+    }
+    if bytes.starts_with(b"\x7fELF") {
+        return inspect_elf(bytes);
+    }
+    if bytes.starts_with(archive::AR_MAGIC) {
+        return inspect_archive(bytes);
+    }
+    if bytes.starts_with(b"!<thin>\n") {
+        return Err(ArtifactError::Unsupported {
+            what: "thin archive",
+            offset: 0,
+        });
+    }
+    inspect_ptx(bytes).map(|entry| vec![entry])
+}
+
+/// Reads PTX text: `.version X.Y` and the first `sm_` name in `.target`.
+pub fn inspect_ptx(bytes: &[u8]) -> Result<Entry, ArtifactError> {
+    let header = ptx_header(bytes).ok_or(ArtifactError::NotAnArtifact)?;
+    let arch = header.arch.ok_or(ArtifactError::Malformed {
+        what: "PTX .target",
+        offset: 0,
+    })?;
+    Ok(Entry {
+        kind: EntryKind::Ptx,
+        arch,
+        ptx_isa: header.version,
+        compression: Compression::None,
+        member: None,
+        section: String::new(),
+        container: 0,
+        offset: 0,
+    })
+}
+
+pub(crate) struct PtxHeader {
+    pub version: Option<Version>,
+    pub arch: Option<Arch>,
+}
+
+/// The `.version` and `.target` directives of PTX text; `None` when the text has no
+/// `.version` (so is not PTX). Trailing NULs (fatbin padding) are ignored.
+pub(crate) fn ptx_header(bytes: &[u8]) -> Option<PtxHeader> {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+    let text = std::str::from_utf8(&bytes[..end]).ok()?;
+    let mut version = None;
+    let mut arch = None;
+    let mut seen_version = false;
+    for line in text.lines() {
+        let line = line.split("//").next().unwrap_or("").trim();
+        if let Some(rest) = line.strip_prefix(".version") {
+            if !rest.starts_with(|c: char| c.is_whitespace()) {
+                continue;
+            }
+            seen_version = true;
+            version = rest.trim().parse::<Version>().ok();
+        } else if let Some(rest) = line.strip_prefix(".target") {
+            if !rest.starts_with(|c: char| c.is_whitespace()) {
+                continue;
+            }
+            arch = rest
+                .split(',')
+                .map(str::trim)
+                .find_map(|t| t.strip_prefix("sm_"))
+                .and_then(Arch::parse_number);
+        }
+        if seen_version && arch.is_some() {
+            break;
+        }
+    }
+    seen_version.then_some(PtxHeader { version, arch })
+}
+
+fn read_array<const N: usize>(
+    bytes: &[u8],
+    at: usize,
+    base: u64,
+    what: &'static str,
+) -> Result<[u8; N], ArtifactError> {
+    at.checked_add(N)
+        .and_then(|end| bytes.get(at..end))
+        .and_then(|s| s.try_into().ok())
+        .ok_or(ArtifactError::Truncated {
+            what,
+            offset: base.saturating_add(at as u64),
+        })
+}
+
+pub(crate) fn read_u16(
+    bytes: &[u8],
+    at: usize,
+    base: u64,
+    what: &'static str,
+) -> Result<u16, ArtifactError> {
+    read_array(bytes, at, base, what).map(u16::from_le_bytes)
+}
+
+pub(crate) fn read_u32(
+    bytes: &[u8],
+    at: usize,
+    base: u64,
+    what: &'static str,
+) -> Result<u32, ArtifactError> {
+    read_array(bytes, at, base, what).map(u32::from_le_bytes)
+}
+
+pub(crate) fn read_u64(
+    bytes: &[u8],
+    at: usize,
+    base: u64,
+    what: &'static str,
+) -> Result<u64, ArtifactError> {
+    read_array(bytes, at, base, what).map(u64::from_le_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::{Cc, CodeKind};
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            (
+                $name,
+                &include_bytes!(concat!("../../../tests/fixtures/artifacts/", $name))[..],
+                include_str!(concat!(
+                    "../../../tests/fixtures/artifacts/",
+                    $name,
+                    ".cuobjdump.txt"
+                )),
+            )
+        };
+    }
+
+    fn fixtures() -> Vec<(&'static str, &'static [u8], &'static str)> {
+        vec![
+            fixture!("multi.fatbin"),
+            fixture!("multi_zstd.fatbin"),
+            fixture!("multi_lz4.fatbin"),
+            fixture!("multi_none.fatbin"),
+            fixture!("k.o"),
+            fixture!("k_rdc.o"),
+            fixture!("libk.a"),
+            fixture!("k_sm90a.cubin"),
+            fixture!("k_compute86.ptx"),
+        ]
+    }
+
+    /// `(kind, arch)` per `ELF file`/`PTX file` line, in output order. The arch is the
+    /// second-to-last dot-separated part of the name (`k.2.sm_90a.cubin`).
+    fn cuobjdump_listing(text: &str) -> Vec<(EntryKind, String)> {
+        text.lines()
+            .filter_map(|line| {
+                let kind = if line.starts_with("ELF file") {
+                    EntryKind::Cubin
+                } else if line.starts_with("PTX file") {
+                    EntryKind::Ptx
+                } else {
+                    return None;
+                };
+                let name = line.split(": ").nth(1)?;
+                let parts: Vec<&str> = name.split('.').collect();
+                Some((kind, parts[parts.len() - 2].to_string()))
+            })
+            .collect()
+    }
+
+    fn listing(entries: &[Entry]) -> Vec<(EntryKind, String)> {
+        entries
+            .iter()
+            .map(|e| (e.kind, e.cuobjdump_arch()))
+            .collect()
+    }
+
+    fn codes(entries: &[Entry]) -> Vec<String> {
+        entries.iter().map(|e| e.code().to_string()).collect()
+    }
+
+    fn isa(s: &str) -> Option<Version> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn listings_match_cuobjdump() {
+        for (name, bytes, recorded) in fixtures() {
+            let entries = inspect(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let expected = cuobjdump_listing(recorded);
+            if name.ends_with(".ptx") {
+                // cuobjdump does not read PTX text ("does not contain device code").
+                assert!(expected.is_empty(), "{name}");
+                continue;
+            }
+            assert!(!expected.is_empty(), "{name}: no recorded entries");
+            assert_eq!(listing(&entries), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn fatbins_keep_fatbin_level_arches_and_compression() {
+        use Compression::{Lz4, Zstd};
+        let all = ["sm_75", "sm_90a", "sm_100f", "compute_90"];
+        let cases: [(&str, &[u8], [Compression; 4]); 4] = [
+            (
+                "multi.fatbin",
+                include_bytes!("../../../tests/fixtures/artifacts/multi.fatbin"),
+                [
+                    Compression::None,
+                    Compression::None,
+                    Compression::None,
+                    Zstd,
+                ],
+            ),
+            (
+                "multi_zstd.fatbin",
+                include_bytes!("../../../tests/fixtures/artifacts/multi_zstd.fatbin"),
+                [Zstd; 4],
+            ),
+            (
+                "multi_lz4.fatbin",
+                include_bytes!("../../../tests/fixtures/artifacts/multi_lz4.fatbin"),
+                // `--compress-mode=speed`, like the default mode, compresses only the PTX.
+                [Compression::None, Compression::None, Compression::None, Lz4],
+            ),
+            (
+                "multi_none.fatbin",
+                include_bytes!("../../../tests/fixtures/artifacts/multi_none.fatbin"),
+                [Compression::None; 4],
+            ),
+        ];
+        for (name, bytes, compression) in cases {
+            let entries = inspect(bytes).unwrap();
+            assert_eq!(codes(&entries), all, "{name}");
+            let got: Vec<Compression> = entries.iter().map(|e| e.compression).collect();
+            assert_eq!(got, compression, "{name}");
+            for e in &entries {
+                assert_eq!(e.container, 0);
+                assert_eq!(e.section, "");
+                assert_eq!(e.member, None);
+                let expected_isa = match e.kind {
+                    EntryKind::Ptx => isa("9.0"),
+                    EntryKind::Cubin => None,
+                };
+                assert_eq!(e.ptx_isa, expected_isa, "{name}");
+            }
+            assert_eq!(
+                entries[0].offset, 16,
+                "{name}: first entry follows the header"
+            );
+        }
+    }
+
+    #[test]
+    fn host_objects_and_archives() {
+        let k = inspect(include_bytes!("../../../tests/fixtures/artifacts/k.o")).unwrap();
+        assert_eq!(codes(&k), ["sm_75", "sm_90a", "sm_100f", "compute_90"]);
+        assert!(k
+            .iter()
+            .all(|e| e.section == ".nv_fatbin" && e.container == 0));
+
+        let rdc = inspect(include_bytes!("../../../tests/fixtures/artifacts/k_rdc.o")).unwrap();
+        assert_eq!(codes(&rdc), ["compute_80", "sm_80"]);
+        assert!(rdc.iter().all(|e| e.section == "__nv_relfatbin"));
+        assert_eq!(rdc[0].ptx_isa, isa("9.0"));
+
+        let lib = inspect(include_bytes!("../../../tests/fixtures/artifacts/libk.a")).unwrap();
+        assert_eq!(codes(&lib), ["sm_75", "sm_120a", "compute_120"]);
+        let members: Vec<_> = lib.iter().map(|e| e.member.as_deref().unwrap()).collect();
+        assert_eq!(
+            members,
+            [
+                "a75.o",
+                "a_second_object_with_a_long_name_120.o",
+                "a_second_object_with_a_long_name_120.o"
+            ]
+        );
+        let containers: Vec<_> = lib.iter().map(|e| e.container).collect();
+        assert_eq!(containers, [0, 1, 1]);
+    }
+
+    #[test]
+    fn standalone_cubin_and_ptx() {
+        let bytes = include_bytes!("../../../tests/fixtures/artifacts/k_sm90a.cubin");
+        let cubin = inspect(bytes).unwrap();
+        assert_eq!(codes(&cubin), ["sm_90a"]);
+        assert_eq!(cubin_arch(bytes).unwrap().dotted(), "9.0a");
+
+        // Expected from the flags used (`-ptx -arch=compute_86`, nvcc 13.0: PTX ISA 9.0).
+        let ptx = inspect(include_bytes!(
+            "../../../tests/fixtures/artifacts/k_compute86.ptx"
+        ))
+        .unwrap();
+        assert_eq!(codes(&ptx), ["compute_86"]);
+        assert_eq!(ptx[0].ptx_isa, isa("9.0"));
+        assert_eq!(ptx[0].code().kind, CodeKind::Ptx);
+    }
+
+    /// A bare cubin ELF header (no sections) with the given ABI version and `e_flags`.
+    fn cubin_header(abi: u8, flags: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 64];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2;
+        b[5] = 1;
+        b[8] = abi;
+        b[0x10..0x12].copy_from_slice(&2u16.to_le_bytes());
+        b[0x12..0x14].copy_from_slice(&EM_CUDA.to_le_bytes());
+        b[0x30..0x34].copy_from_slice(&flags.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn cubin_e_flags_layouts() {
+        // Values from the fatbin reference notes (ptxas 11.8 to 13.0).
+        for (abi, flags, arch) in [
+            (7, 0x0050_0550, "8.0"),
+            (7, 0x005a_0d5a, "9.0a"),
+            (8, 0x0600_6402, "10.0"),
+            (8, 0x0600_640a, "10.0a"),
+            (8, 0x0600_650a, "10.1a"),
+            (8, 0x0600_5004, "8.0"),
+            (8, 0x0600_7902, "12.1"),
+        ] {
+            let arch_read = cubin_arch(&cubin_header(abi, flags)).unwrap();
+            assert_eq!(arch_read.dotted(), arch, "{flags:#x}");
+        }
+        assert!(cubin_arch(&cubin_header(8, 0)).is_err());
+    }
+
+    #[test]
+    fn ptx_text_variants() {
+        let text = b"// comment .target sm_10\n.version 8.7\n.target sm_100a, debug // x\n";
+        let e = inspect(text).unwrap();
+        assert_eq!(e[0].arch, Arch::new(Cc::new(10, 0), Variant::Specific));
+        assert_eq!(e[0].ptx_isa, isa("8.7"));
+        assert_eq!(
+            inspect(b".version 8.7\n.target texmode_independent\n"),
+            Err(ArtifactError::Malformed {
+                what: "PTX .target",
+                offset: 0
+            })
+        );
+        assert_eq!(inspect(b"hello"), Err(ArtifactError::NotAnArtifact));
+        assert_eq!(inspect(b""), Err(ArtifactError::NotAnArtifact));
+        assert_eq!(inspect(&[0xff, 0xfe, 0]), Err(ArtifactError::NotAnArtifact));
+    }
+
+    /// A container header followed by one entry header of 64 bytes.
+    fn synthetic(kind: u16, header_size: u32, padded: u64, arch: u32, flags: u64) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&FATBIN_MAGIC.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&16u16.to_le_bytes());
+        b.extend_from_slice(&(64 + padded).to_le_bytes());
+        let mut e = [0u8; 64];
+        e[0..2].copy_from_slice(&kind.to_le_bytes());
+        e[2..4].copy_from_slice(&0x0101u16.to_le_bytes());
+        e[4..8].copy_from_slice(&header_size.to_le_bytes());
+        e[8..16].copy_from_slice(&padded.to_le_bytes());
+        e[0x18..0x1a].copy_from_slice(&5u16.to_le_bytes());
+        e[0x1a..0x1c].copy_from_slice(&8u16.to_le_bytes());
+        e[0x1c..0x20].copy_from_slice(&arch.to_le_bytes());
+        e[0x28..0x30].copy_from_slice(&flags.to_le_bytes());
+        b.extend_from_slice(&e);
+        b.resize(b.len() + padded as usize, 0);
+        b
+    }
+
+    #[test]
+    fn synthetic_fatbins() {
+        let ok = synthetic(1, 64, 8, 121, 0x20_0011);
+        let e = inspect(&ok).unwrap();
+        assert_eq!(codes(&e), ["compute_121f"]);
+        assert_eq!(e[0].ptx_isa, isa("8.5"));
+        assert_eq!(e[0].cuobjdump_arch(), "sm_121f");
+
+        // Unknown kinds (NVVM IR) are stepped over.
+        assert_eq!(inspect(&synthetic(8, 64, 8, 90, 1)).unwrap(), []);
+
+        // Padding between containers is skipped; containers are numbered.
+        let mut two = ok.clone();
+        two.extend_from_slice(&[0; 8]);
+        two.extend_from_slice(&synthetic(2, 64, 0, 80, 0x10_0001));
+        let e = entries_in_fatbin(&two, ".nv_fatbin", 3).unwrap();
+        assert_eq!(codes(&e), ["compute_121f", "sm_80a"]);
+        assert_eq!(e[1].container, 4);
+        assert_eq!(e[1].offset, ok.len() as u64 + 8 + 16);
+        assert_eq!(e[1].section, ".nv_fatbin");
+    }
+
+    #[test]
+    fn malformed_fatbins_are_errors() {
+        let truncated = |what| ArtifactError::Truncated { what, offset: 0 };
+        // Truncated container header.
+        assert_eq!(
+            inspect(&synthetic(1, 64, 8, 90, 1)[..10]),
+            Err(truncated("fatbin container header"))
+        );
+        // fat_size past the end.
+        let mut b = synthetic(1, 64, 8, 90, 1);
+        b[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(inspect(&b), Err(truncated("fatbin container")));
+        b[8..16].copy_from_slice(&1000u64.to_le_bytes());
+        assert_eq!(inspect(&b), Err(truncated("fatbin container")));
+        // Container header size smaller than the header.
+        let mut b = synthetic(1, 64, 8, 90, 1);
+        b[6..8].copy_from_slice(&4u16.to_le_bytes());
+        assert!(matches!(inspect(&b), Err(ArtifactError::Malformed { .. })));
+        // Entry header size below 64, and past the container.
+        for size in [0u32, 63, 80, u32::MAX] {
+            let b = synthetic(1, size, 8, 90, 1);
+            assert!(inspect(&b).is_err(), "header size {size}");
+        }
+        // padded_size past the container end.
+        for padded in [16u64, u64::MAX, u64::MAX - 63] {
+            let mut b = synthetic(1, 64, 8, 90, 1);
+            b[16 + 8..16 + 16].copy_from_slice(&padded.to_le_bytes());
+            assert_eq!(
+                inspect(&b),
+                Err(ArtifactError::Truncated {
+                    what: "fatbin entry",
+                    offset: 16
+                })
+            );
+        }
+        // A container too short for an entry header.
+        let mut b = synthetic(1, 64, 8, 90, 1);
+        b[8..16].copy_from_slice(&8u64.to_le_bytes());
+        assert_eq!(
+            inspect(&b),
+            Err(ArtifactError::Truncated {
+                what: "fatbin entry header",
+                offset: 16
+            })
+        );
+        // Impossible architectures.
+        for arch in [0u32, 5, 1000, u32::MAX] {
+            assert!(matches!(
+                inspect(&synthetic(2, 64, 8, arch, 1)),
+                Err(ArtifactError::Malformed { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn malformed_elf_and_archives_are_errors() {
+        let k = include_bytes!("../../../tests/fixtures/artifacts/k.o");
+        assert!(matches!(
+            inspect(&k[..40]),
+            Err(ArtifactError::Truncated {
+                what: "ELF header",
+                ..
+            })
+        ));
+        let mut elf32 = k.to_vec();
+        elf32[4] = 1;
+        assert!(matches!(
+            inspect(&elf32),
+            Err(ArtifactError::Unsupported { .. })
+        ));
+        // Section header table past the end.
+        let mut b = k.to_vec();
+        b[0x28..0x30].copy_from_slice(&(k.len() as u64 - 8).to_le_bytes());
+        assert!(matches!(inspect(&b), Err(ArtifactError::Truncated { .. })));
+        b[0x28..0x30].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(inspect(&b), Err(ArtifactError::Truncated { .. })));
+        // A file cut before its section headers.
+        assert!(inspect(&k[..k.len() / 2]).is_err());
+        // Name table index out of range.
+        let mut b = k.to_vec();
+        b[0x3e..0x40].copy_from_slice(&0xfff0u16.to_le_bytes());
+        assert!(matches!(inspect(&b), Err(ArtifactError::Malformed { .. })));
+
+        let lib = include_bytes!("../../../tests/fixtures/artifacts/libk.a");
+        assert!(matches!(
+            inspect(&lib[..30]),
+            Err(ArtifactError::Truncated { .. })
+        ));
+        let mut b = lib.to_vec();
+        b[8 + 48..8 + 58].copy_from_slice(b"99999999  ");
+        assert!(matches!(inspect(&b), Err(ArtifactError::Truncated { .. })));
+        b[8 + 48..8 + 58].copy_from_slice(b"12x       ");
+        assert!(matches!(inspect(&b), Err(ArtifactError::Malformed { .. })));
+        assert_eq!(inspect(b"!<arch>\n").unwrap(), []);
+        assert!(inspect(b"!<thin>\n").is_err());
+    }
+
+    /// Every prefix and many single-byte corruptions of every fixture: results vary, but
+    /// nothing panics.
+    #[test]
+    fn never_panics_on_damaged_fixtures() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (_, bytes, _) in fixtures() {
+            for len in (0..bytes.len()).step_by(3) {
+                let _ = inspect(&bytes[..len]);
+            }
+            let mut copy = bytes.to_vec();
+            for _ in 0..3000 {
+                let at = (next() as usize) % copy.len();
+                let old = copy[at];
+                copy[at] = next() as u8;
+                let _ = inspect(&copy);
+                if next() % 4 != 0 {
+                    copy[at] = old;
+                }
+            }
+        }
+    }
+}
