@@ -1007,6 +1007,7 @@ const INPUT_CODES: &[&str] = &[
     "not-expressible",
     "no-toolkit",
     "nvcc-failed",
+    "bad-artifact",
 ];
 
 /// A manifest that is wrong at `line`.
@@ -1911,4 +1912,97 @@ fn closed_stdout_pipe_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(out.status.code(), Some(101));
+}
+
+fn artifact(name: &str) -> String {
+    repo()
+        .join("tests/fixtures/artifacts")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// The entries cuobjdump recorded for a fixture: (kind, arch as cuobjdump spells it).
+fn cuobjdump_listing(name: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(artifact(&format!("{name}.cuobjdump.txt"))).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let kind = if l.starts_with("ELF file") {
+                "cubin"
+            } else if l.starts_with("PTX file") {
+                "ptx"
+            } else {
+                return None;
+            };
+            let file = l.rsplit(' ').next()?;
+            let arch = file.split('.').find(|p| p.starts_with("sm_"))?.to_string();
+            Some((kind.to_string(), arch))
+        })
+        .collect()
+}
+
+#[test]
+fn inspect_lists_what_cuobjdump_lists() {
+    for name in [
+        "multi.fatbin",
+        "multi_lz4.fatbin",
+        "k.o",
+        "k_rdc.o",
+        "libk.a",
+        "k_sm90a.cubin",
+    ] {
+        let r = run(&["inspect", "--format", "json", &artifact(name)]).expect(0);
+        let j = r.json();
+        let ours: Vec<(String, String)> = j["files"][0]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let kind = e["kind"].as_str().unwrap().to_string();
+                // cuobjdump names PTX `sm_XY` too, and drops `f` from cubins.
+                let arch = e["arch"].as_str().unwrap().replace("compute_", "sm_");
+                let arch = if kind == "cubin" {
+                    arch.trim_end_matches('f').to_string()
+                } else {
+                    arch
+                };
+                (kind, arch)
+            })
+            .collect();
+        assert_eq!(ours, cuobjdump_listing(name), "{name}");
+    }
+}
+
+#[test]
+fn inspect_reports_compression_and_ptx_isa() {
+    let j = run(&["inspect", "--format", "json", &artifact("multi.fatbin")])
+        .expect(0)
+        .json();
+    let entries = j["files"][0]["entries"].as_array().unwrap().clone();
+    let ptx = entries.iter().find(|e| e["kind"] == "ptx").unwrap();
+    assert_eq!(ptx["arch"], "compute_90");
+    assert_eq!(ptx["ptx_isa"], "9.0");
+    assert_eq!(ptx["compression"], "zstd");
+    assert!(entries
+        .iter()
+        .any(|e| e["arch"] == "sm_100f" && e["compression"] == "none"));
+    let text = run(&["inspect", &artifact("libk.a")]).expect(0).stdout;
+    assert!(text.contains("sm_120a") && text.contains("a75.o"), "{text}");
+}
+
+#[test]
+fn inspect_rejects_what_is_not_an_artifact() {
+    let dir = TempDir::new("inspect");
+    let junk = dir
+        .write("junk.bin", "not GPU code at all")
+        .display()
+        .to_string();
+    let r = run(&["inspect", &junk, &artifact("k.o")]).expect(2);
+    assert!(r.stderr.contains("bad-artifact"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("k.o"),
+        "the readable file is still listed: {}",
+        r.stdout
+    );
+    run(&["inspect", "/nonexistent/file.o"]).expect(2);
 }

@@ -59,6 +59,18 @@ enum Command {
     Catalog(CatalogArgs),
     /// Explain a diagnostic code (all codes when none is given).
     Explain { code: Option<String> },
+    /// List the cubins and PTX inside build artifacts (objects, archives, libraries, fatbins, cubins, PTX).
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// The files to read.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// text or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Args, Clone)]
@@ -201,6 +213,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => run_convert(a, &out),
         Command::Catalog(a) => render::catalog(a.table, a.query.as_deref(), a.format, &out),
         Command::Explain { code } => render::explain(code.as_deref(), &out),
+        Command::Inspect(a) => render::inspect(&a.files, a.format, &out),
     };
     ExitCode::from(code)
 }

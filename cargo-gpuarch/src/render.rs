@@ -648,3 +648,84 @@ pub fn explain(code: Option<&str>, out: &Output) -> u8 {
         },
     }
 }
+
+/// `cargo gpuarch inspect FILE...`: exit 0, or 2 when a file cannot be read or parsed
+/// (the others are still listed).
+pub fn inspect(files: &[std::path::PathBuf], format: Format, out: &Output) -> u8 {
+    use gpuarch_build::artifact::{self, Compression, EntryKind};
+    let mut code = 0;
+    let mut listed = Vec::new();
+    for path in files {
+        let entries = std::fs::read(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|bytes| {
+                artifact::inspect(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+            });
+        match entries {
+            Ok(entries) => listed.push((path, entries)),
+            Err(message) => {
+                out.diagnostic(
+                    &Diagnostic::error("bad-artifact", message)
+                        .with_help("gpuarch reads fatbins, ELF objects, libraries and executables, static archives, cubins and PTX text"),
+                );
+                code = 2;
+            }
+        }
+    }
+    let compression = |c: Compression| match c {
+        Compression::None => "none",
+        Compression::Lz4 => "lz4",
+        Compression::Zstd => "zstd",
+    };
+    if format == Format::Json {
+        let files: Vec<Value> = listed
+            .iter()
+            .map(|(path, entries)| {
+                json!({
+                    "path": path.display().to_string(),
+                    "entries": entries.iter().map(|e| json!({
+                        "kind": if e.kind == EntryKind::Cubin { "cubin" } else { "ptx" },
+                        "arch": e.code().to_string(),
+                        "ptx_isa": e.ptx_isa.map(|v| v.to_string()),
+                        "compression": compression(e.compression),
+                        "section": e.section,
+                        "member": e.member,
+                        "container": e.container,
+                        "offset": e.offset,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        print_json(&json!({ "schema_version": SCHEMA_VERSION, "files": files }));
+    } else {
+        for (path, entries) in &listed {
+            outln!(
+                "{}: {} entr{}",
+                path.display(),
+                entries.len(),
+                if entries.len() == 1 { "y" } else { "ies" }
+            );
+            for e in entries {
+                let isa = e
+                    .ptx_isa
+                    .map_or(String::new(), |v| format!(" (PTX ISA {v})"));
+                let place = match (&e.member, e.section.is_empty()) {
+                    (Some(m), _) => format!("  [{m} {}]", e.section),
+                    (None, false) => format!("  [{}]", e.section),
+                    (None, true) => String::new(),
+                };
+                outln!(
+                    "  {:6} {:13}{isa}  compression {}{place}",
+                    if e.kind == EntryKind::Cubin {
+                        "cubin"
+                    } else {
+                        "ptx"
+                    },
+                    e.code().to_string(),
+                    compression(e.compression)
+                );
+            }
+        }
+    }
+    code
+}

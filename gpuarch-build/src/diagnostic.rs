@@ -325,6 +325,13 @@ the command line, or GPUARCH_GPUS in a build script's environment.",
 CUDA_COMPUTE_CAP holds a single architecture; clang cannot embed PTX alone.",
     },
     CodeInfo {
+        code: "bad-artifact",
+        input: true,
+        summary: "a file given to `inspect` cannot be read, or holds no GPU code gpuarch can list",
+        explanation: "gpuarch reads fatbins, little-endian ELF64 objects, libraries and executables, \
+GNU static archives, cubins and PTX text. The message says where the file stopped making sense.",
+    },
+    CodeInfo {
         code: "no-toolkit",
         input: true,
         summary: "no CUDA toolkit was named and no nvcc was found",
