@@ -174,8 +174,7 @@ impl Manifest {
         } else {
             find_workspace_root(path)
         };
-        if let Some((root_path, root_text)) = &root {
-            let root_doc = parse_toml(root_path, root_text)?;
+        if let Some((root_path, root_text, root_doc)) = &root {
             if let Some(t) = root_doc.table_at(&["workspace", "metadata", "gpuarch"]) {
                 let file = SourceFile::new(root_path, root_text);
                 manifest.files.push(root_path.clone());
@@ -382,16 +381,17 @@ fn parse_toml(path: &Path, text: &str) -> Result<Table> {
     })
 }
 
-fn find_workspace_root(package_manifest: &Path) -> Option<(PathBuf, String)> {
+/// The nearest Cargo.toml above a package's with a `[workspace]`: its path, text and
+/// parsed document.
+fn find_workspace_root(package_manifest: &Path) -> Option<(PathBuf, String, Table)> {
     let dir = package_manifest.parent()?;
     for ancestor in dir.ancestors().skip(1) {
         let candidate = ancestor.join("Cargo.toml");
         if let Ok(text) = std::fs::read_to_string(&candidate) {
-            if toml::parse(&text)
-                .ok()
-                .is_some_and(|doc| doc.table_at(&["workspace"]).is_some())
-            {
-                return Some((candidate, text));
+            if let Ok(doc) = toml::parse(&text) {
+                if doc.table_at(&["workspace"]).is_some() {
+                    return Some((candidate, text, doc));
+                }
             }
         }
     }

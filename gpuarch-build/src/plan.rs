@@ -107,12 +107,19 @@ pub fn plan(request: &PlanRequest) -> Plan {
         }
     }
 
-    let entries = explain_entries(&codes, &request.targets);
+    // What each target runs from the final set, judged once for the reasons and the floor.
+    let verdicts: Vec<Verdict> = request
+        .targets
+        .iter()
+        .map(|t| coverage::coverage(&codes, t.cc, None))
+        .collect();
+    let entries = explain_entries(&codes, &request.targets, &verdicts);
     let mut assessment =
         check::assess(&codes, &request.targets, Some(toolkit), &request.min_driver);
     assessment.diagnostics.extend(check_opt_ins(request));
     crate::diagnostic::sort_by_level(&mut assessment.diagnostics);
-    let min_driver = required_driver(&codes, &request.targets, toolkit);
+    let jit_only = verdicts.iter().any(|v| matches!(v, Verdict::Jit { .. }));
+    let min_driver = required_driver(toolkit, jit_only);
     Plan {
         targets: request.targets.clone(),
         toolkit: toolkit.clone(),
@@ -222,7 +229,7 @@ fn highest_ptx(codes: &CodeSet, toolkit: &Toolkit) -> Option<Code> {
         .find(|c| toolkit.can_emit(*c))
 }
 
-fn explain_entries(codes: &CodeSet, targets: &[Target]) -> Vec<PlanEntry> {
+fn explain_entries(codes: &CodeSet, targets: &[Target], verdicts: &[Verdict]) -> Vec<PlanEntry> {
     let top_target = targets.iter().max_by_key(|t| t.cc);
     codes
         .iter()
@@ -230,8 +237,8 @@ fn explain_entries(codes: &CodeSet, targets: &[Target]) -> Vec<PlanEntry> {
             let mut native = Vec::new();
             let mut compatible = Vec::new();
             let mut jit = Vec::new();
-            for t in targets {
-                match coverage::coverage(codes, t.cc, None) {
+            for (t, verdict) in targets.iter().zip(verdicts) {
+                match *verdict {
                     Verdict::Native(c) if c == code => native.push(t.name.clone()),
                     Verdict::Compatible(c) if c == code => {
                         compatible.push(format!("{} ({})", t.name, t.cc))
@@ -265,10 +272,7 @@ fn explain_entries(codes: &CodeSet, targets: &[Target]) -> Vec<PlanEntry> {
 
 /// The lowest driver, per OS, that runs the plan: the runtime's floor, raised to the
 /// PTX JIT's where some target has only PTX.
-fn required_driver(codes: &CodeSet, targets: &[Target], toolkit: &Toolkit) -> DriverFloor {
-    let jit_only = targets
-        .iter()
-        .any(|t| matches!(coverage::coverage(codes, t.cc, None), Verdict::Jit { .. }));
+fn required_driver(toolkit: &Toolkit, jit_only: bool) -> DriverFloor {
     let mut floor = DriverFloor::default();
     for os in Os::ALL {
         let runtime = catalog::runtime_min_driver(toolkit.version, os).or(toolkit.driver(os));
