@@ -479,6 +479,36 @@ struct Trigger {
 
 const CHECK_TRIGGERS: &[Trigger] = &[
     Trigger {
+        code: "artifact-missing-planned",
+        args: &[
+            "verify",
+            "@artifact:multi.fatbin",
+            "--gpu",
+            "T4",
+            "--cuda",
+            "13.0",
+        ],
+        exit: 0,
+        level: "warning",
+        mentions: &["compute_75", "NVCC_APPEND_FLAGS"],
+        manifest: None,
+    },
+    Trigger {
+        code: "artifact-unplanned-code",
+        args: &[
+            "verify",
+            "@artifact:multi.fatbin",
+            "--gpu",
+            "T4",
+            "--cuda",
+            "13.0",
+        ],
+        exit: 0,
+        level: "warning",
+        mentions: &["sm_90a", "bytes"],
+        manifest: None,
+    },
+    Trigger {
         code: "target-not-covered",
         args: &[
             "check",
@@ -640,7 +670,16 @@ const CHECK_TRIGGERS: &[Trigger] = &[
 fn every_check_code_fires_from_the_cli() {
     let dir = TempDir::new("triggers");
     for t in CHECK_TRIGGERS {
-        let mut args = t.args.to_vec();
+        // `@artifact:NAME` is a file of tests/fixtures/artifacts.
+        let owned: Vec<String> = t
+            .args
+            .iter()
+            .map(|a| match a.strip_prefix("@artifact:") {
+                Some(name) => artifact(name),
+                None => a.to_string(),
+            })
+            .collect();
+        let mut args: Vec<&str> = owned.iter().map(String::as_str).collect();
         let manifest = t
             .manifest
             .map(|text| dir.write(&format!("{}/gpuarch.toml", t.code), text));
@@ -694,6 +733,8 @@ fn explained_codes() -> Vec<(String, bool)> {
 /// Codes only the build-script helper can raise (it alone compares the named toolkit
 /// with the nvcc the build will run); their tests are in gpuarch-build/src/build_script.rs.
 const BUILD_SCRIPT_ONLY: &[&str] = &["toolkit-mismatch"];
+/// Codes that need a crafted artifact; each has a test of its own below.
+const CRAFTED_ARTIFACT: &[&str] = &["artifact-damaged", "ptx-isa-unknown"];
 
 #[test]
 fn explain_lists_codes_and_every_one_is_exercised_here() {
@@ -705,7 +746,9 @@ fn explain_lists_codes_and_every_one_is_exercised_here() {
                 INPUT_CODES.contains(&code.as_str()),
                 "input code {code} has no test in INPUT_CODES"
             );
-        } else if !BUILD_SCRIPT_ONLY.contains(&code.as_str()) {
+        } else if !BUILD_SCRIPT_ONLY.contains(&code.as_str())
+            && !CRAFTED_ARTIFACT.contains(&code.as_str())
+        {
             assert!(
                 CHECK_TRIGGERS.iter().any(|t| t.code == code),
                 "check code {code} has no trigger in CHECK_TRIGGERS"
@@ -1959,8 +2002,8 @@ fn inspect_lists_what_cuobjdump_lists() {
             .iter()
             .map(|e| {
                 let kind = e["kind"].as_str().unwrap().to_string();
-                // cuobjdump names PTX `sm_XY` too, and drops `f` from cubins.
-                let arch = e["arch"].as_str().unwrap().replace("compute_", "sm_");
+                // cuobjdump drops `f` from cubins (their ELF header cannot record it).
+                let arch = e["arch"].as_str().unwrap().to_string();
                 let arch = if kind == "cubin" {
                     arch.trim_end_matches('f').to_string()
                 } else {
@@ -1980,7 +2023,8 @@ fn inspect_reports_compression_and_ptx_isa() {
         .json();
     let entries = j["files"][0]["entries"].as_array().unwrap().clone();
     let ptx = entries.iter().find(|e| e["kind"] == "ptx").unwrap();
-    assert_eq!(ptx["arch"], "compute_90");
+    assert_eq!(ptx["arch"], "sm_90");
+    assert_eq!(ptx["code"], "compute_90");
     assert_eq!(ptx["ptx_isa"], "9.0");
     assert_eq!(ptx["compression"], "zstd");
     assert!(entries
@@ -2005,4 +2049,331 @@ fn inspect_rejects_what_is_not_an_artifact() {
         r.stdout
     );
     run(&["inspect", "/nonexistent/file.o"]).expect(2);
+}
+
+fn artifact_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(artifact(name)).unwrap()
+}
+
+impl TempDir {
+    fn write_bytes(&self, name: &str, bytes: &[u8]) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    }
+}
+
+fn targets_by_gpu(j: &Value) -> Vec<(String, String)> {
+    j["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["cc"].as_str().unwrap().to_string(),
+                t["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn verify_says_per_gpu_what_runs_and_fails_on_an_uncovered_one() {
+    // multi.fatbin: sm_75, sm_90a, sm_100f cubins and compute_90 PTX (ISA 9.0, CUDA 13.0).
+    let fatbin = artifact("multi.fatbin");
+    let ok = run(&[
+        "verify", &fatbin, "--gpu", "T4", "--gpu", "H100", "--format", "json",
+    ])
+    .expect(0);
+    let j = ok.json();
+    assert_eq!(j["ok"], true);
+    assert_eq!(
+        targets_by_gpu(&j),
+        vec![
+            ("7.5".into(), "covered".into()),
+            ("9.0".into(), "covered".into())
+        ]
+    );
+    assert_eq!(j["targets"][1]["runs"], "sm_90a cubin");
+    // A100 (8.0): sm_75 is another major, sm_90a/compute_90 are above it.
+    let bad = run(&[
+        "verify", &fatbin, "--gpu", "A100", "--gpu", "T4", "--format", "json",
+    ])
+    .expect(1);
+    let j = bad.json();
+    assert_eq!(j["ok"], false);
+    assert_eq!(j["targets"][0]["status"], "uncovered");
+    bad.diagnostic("target-not-covered");
+    // H200-class 9.0 GPUs get the sm_90a cubin; an L40S (8.9) would need PTX <= 8.9.
+    let text = run(&["verify", &fatbin, "--gpu", "L40S"]).expect(1);
+    assert!(text.stdout.contains("nothing"), "{}", text.stdout);
+    assert!(text.stdout.contains("not every target"), "{}", text.stdout);
+}
+
+#[test]
+fn verify_judges_ptx_jit_against_the_driver_floor() {
+    // multi_none.fatbin holds compute_90 PTX of ISA 9.0 (CUDA 13.0): JIT for a 10.3 GPU
+    // (B300) only with a driver that accepts ISA 9.0 (R580).
+    let fatbin = artifact("multi_none.fatbin");
+    let ok = run(&[
+        "verify",
+        &fatbin,
+        "--gpu",
+        "B300",
+        "--min-driver",
+        "580.65.06",
+        "--format",
+        "json",
+    ])
+    .expect(0);
+    let j = ok.json();
+    // sm_100f covers B300 (10.3) in the family; PTX is not needed.
+    assert_eq!(j["targets"][0]["verdict"], "compatible");
+    // An RTX 5090 (12.0) has no cubin here: it needs the PTX, which R535 cannot JIT.
+    let old = run(&[
+        "verify",
+        &fatbin,
+        "--gpu",
+        "RTX 5090",
+        "--min-driver",
+        "535.54.03",
+        "--format",
+        "json",
+    ])
+    .expect(1);
+    let j = old.json();
+    assert_eq!(j["targets"][0]["verdict"], "ptx-too-new");
+    old.diagnostic("ptx-newer-than-driver");
+    let jit = run(&[
+        "verify",
+        &fatbin,
+        "--gpu",
+        "RTX 5090",
+        "--min-driver",
+        "580.65.06",
+        "--format",
+        "json",
+    ])
+    .expect(0);
+    let j = jit.json();
+    assert_eq!(j["targets"][0]["verdict"], "jit");
+    // CUDA 13.0's PTX needs the R580 driver (580.65.06, its release driver).
+    assert_eq!(j["targets"][0]["needs_driver"], "580.65.06");
+}
+
+#[test]
+fn verify_with_every_container_archive_members_count() {
+    // libk.a: a75.o has only sm_75; the other member has sm_120a + compute_120.
+    let lib = artifact("libk.a");
+    let r = run(&["verify", &lib, "--gpu", "T4", "--format", "json"]).expect(1);
+    let j = r.json();
+    assert_eq!(j["containers"], 2);
+    let failing = strings(&j["targets"][0]["failing_containers"]);
+    assert_eq!(failing.len(), 1);
+    assert!(
+        failing[0].contains("a_second_object_with_a_long_name_120.o"),
+        "{failing:?}"
+    );
+}
+
+#[test]
+fn inspect_reads_past_a_damaged_container_and_warns() {
+    let dir = TempDir::new("damaged");
+    let mut bytes = artifact_bytes("multi_none.fatbin");
+    // A second container whose size points far past the end of the file.
+    bytes.extend_from_slice(&0xBA55_ED50u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    let path = dir.write_bytes("damaged.fatbin", &bytes);
+    let r = run(&["inspect", "--format", "json", &path]).expect(0);
+    let j = r.json();
+    assert_eq!(j["files"][0]["entries"].as_array().unwrap().len(), 4);
+    assert_eq!(j["files"][0]["problems"].as_array().unwrap().len(), 1);
+    assert!(r.stderr.contains("artifact-damaged"), "{}", r.stderr);
+    // verify judges what could be read, and says so.
+    let v = run(&["verify", &path, "--gpu", "T4", "--format", "json"]).expect(0);
+    v.diagnostic("artifact-damaged");
+}
+
+#[test]
+fn verify_notes_ptx_whose_isa_cannot_be_read() {
+    // A zstd PTX entry with the ISA cleared from its header and its payload destroyed:
+    // the ISA can come from nowhere, so the driver floor cannot be checked for it.
+    let dir = TempDir::new("isa");
+    let mut bytes = artifact_bytes("multi_zstd.fatbin");
+    let j = run(&[
+        "inspect",
+        "--format",
+        "json",
+        &artifact("multi_zstd.fatbin"),
+    ])
+    .expect(0)
+    .json();
+    let ptx = j["files"][0]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ptx")
+        .unwrap()
+        .clone();
+    let at = ptx["offset"].as_u64().unwrap() as usize;
+    let header = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    bytes[at + 0x18..at + 0x1c].fill(0);
+    let size = ptx["size"].as_u64().unwrap() as usize;
+    bytes[at + header..at + header + size].fill(0xA5);
+    let path = dir.write_bytes("no_isa.fatbin", &bytes);
+    let r = run(&[
+        "verify",
+        &path,
+        "--gpu",
+        "RTX 5090",
+        "--min-driver",
+        "535.54.03",
+        "--format",
+        "json",
+    ]);
+    let d = r.diagnostic("ptx-isa-unknown");
+    assert_eq!(d["level"], "note");
+    r.diagnostic("artifact-damaged");
+}
+
+#[test]
+fn inspect_bad_input_is_an_error_not_a_panic() {
+    let dir = TempDir::new("badinput");
+    let truncated = dir.write_bytes("truncated.o", &artifact_bytes("k.o")[..200]);
+    let empty = dir.write_bytes("empty.o", b"");
+    let zip = dir.write_bytes("notawheel.zip", b"PK\x03\x04 this is not really a zip");
+    let sub = dir.path().join("a_directory");
+    std::fs::create_dir_all(&sub).unwrap();
+    for (path, says) in [
+        (truncated.as_str(), "truncated"),
+        (empty.as_str(), "empty"),
+        (zip.as_str(), "zip"),
+        (sub.to_str().unwrap(), "directory"),
+        ("/nonexistent/lib.so", "cannot read"),
+    ] {
+        let r = run(&["inspect", path]);
+        assert_eq!(r.code, 2, "{path}: {r:#?}");
+        assert!(
+            r.stderr.contains("bad-artifact") && r.stderr.contains(says),
+            "{path}: {}",
+            r.stderr
+        );
+        let v = run(&["verify", path, "--gpu", "T4"]);
+        assert_eq!(v.code, 2, "verify {path}: {v:#?}");
+    }
+    // A valid ELF without GPU code is an answer: nothing to list.
+    let host = run(&["inspect", "--format", "json", BIN]).expect(0).json();
+    assert_eq!(host["files"][0]["entries"].as_array().unwrap().len(), 0);
+    let r = run(&["verify", BIN, "--gpu", "T4"]).expect(1);
+    assert!(r.stdout.contains("target-not-covered"), "{}", r.stdout);
+}
+
+#[test]
+fn inspect_reads_thin_and_nested_archives() {
+    let dir = TempDir::new("archives");
+    for name in ["k.o", "k_rdc.o", "libk.a"] {
+        std::fs::copy(artifact(name), dir.path().join(name)).unwrap();
+    }
+    let ar = |args: &[&str]| {
+        let ok = Command::new("ar")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("SKIPPED: inspect_reads_thin_and_nested_archives: `ar` not available");
+        }
+        ok
+    };
+    if !ar(&["rcT", "thin.a", "k.o", "k_rdc.o"]) || !ar(&["rc", "nested.a", "libk.a", "k.o"]) {
+        return;
+    }
+    let listing = |name: &str| -> Vec<(String, String)> {
+        let path = dir.path().join(name).display().to_string();
+        let j = run(&["inspect", "--format", "json", &path])
+            .expect(0)
+            .json();
+        j["files"][0]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["member"].as_str().unwrap_or("").to_string(),
+                    e["code"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let direct = |name: &str| -> Vec<String> {
+        let j = run(&["inspect", "--format", "json", &artifact(name)])
+            .expect(0)
+            .json();
+        j["files"][0]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let thin = listing("thin.a");
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for name in ["k.o", "k_rdc.o"] {
+        expected.extend(direct(name).into_iter().map(|c| (name.to_string(), c)));
+    }
+    assert_eq!(thin, expected);
+    let nested = listing("nested.a");
+    assert!(
+        nested
+            .iter()
+            .any(|(m, c)| m == "libk.a(a75.o)" && c == "sm_75"),
+        "{nested:?}"
+    );
+    assert!(nested.iter().any(|(m, _)| m == "k.o"), "{nested:?}");
+    assert_eq!(nested.len(), direct("libk.a").len() + direct("k.o").len());
+    // A thin archive whose member is gone: listed as damage, not a crash.
+    std::fs::remove_file(dir.path().join("k_rdc.o")).unwrap();
+    let r = run(&["inspect", &dir.path().join("thin.a").display().to_string()]).expect(0);
+    assert!(
+        r.stderr.contains("artifact-damaged") && r.stderr.contains("k_rdc.o"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn inspect_looks_inside_wheels() {
+    use std::io::Write;
+    let dir = TempDir::new("wheel");
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let members: [(&str, Vec<u8>); 4] = [
+            ("pkg-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n".to_vec()),
+            ("pkg/__init__.py", Vec::new()),
+            ("pkg/lib/libk.so.1", artifact_bytes("k.o")),
+            ("pkg/lib/multi.fatbin", artifact_bytes("multi_lz4.fatbin")),
+        ];
+        for (name, data) in &members {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let wheel = dir.write_bytes("pkg-1.0-py3-none-linux_x86_64.whl", &buf.into_inner());
+    let j = run(&["inspect", "--format", "json", "--kernels", &wheel])
+        .expect(0)
+        .json();
+    let entries = j["files"][0]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 4 + 4, "{entries:?}");
+    assert_eq!(entries[0]["member"], "pkg/lib/libk.so.1");
+    // --kernels decompresses the LZ4 PTX for its count.
+    assert!(entries.iter().all(|e| e["kernels"] == 1), "{entries:?}");
+    let r = run(&["verify", &wheel, "--gpu", "T4", "--format", "json"]).expect(0);
+    assert_eq!(r.json()["containers"], 2);
 }

@@ -11,6 +11,7 @@ macro_rules! outln {
     }};
 }
 
+mod files;
 mod render;
 
 use std::path::PathBuf;
@@ -20,7 +21,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gpuarch_build::build_script::{self, BuildEnv};
 use gpuarch_build::check;
 use gpuarch_build::manifest::{Located, Manifest, PtxPolicy, SassPolicy};
-use gpuarch_build::{diagnostic, plan, Dialect, Error, PlanRequest, Toolkit, Version};
+use gpuarch_build::{
+    diagnostic, plan, target, verify, Dialect, Error, PlanRequest, Toolkit, Version,
+};
 
 use render::{Output, Report};
 
@@ -59,8 +62,22 @@ enum Command {
     Catalog(CatalogArgs),
     /// Explain a diagnostic code (all codes when none is given).
     Explain { code: Option<String> },
-    /// List the cubins and PTX inside build artifacts (objects, archives, libraries, fatbins, cubins, PTX).
+    /// List the cubins and PTX inside build artifacts (objects, archives, libraries, executables, fatbins, cubins, PTX, wheels).
     Inspect(InspectArgs),
+    /// Check that built artifacts run on every target GPU under the driver floor, and hold what the plan asked for.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The artifacts to check (together: the product is all of them).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    manifest: ManifestArgs,
+    /// text or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -68,6 +85,9 @@ struct InspectArgs {
     /// The files to read.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Count the kernels of compressed entries too (decompresses them).
+    #[arg(long)]
+    kernels: bool,
     /// text or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -213,7 +233,8 @@ fn main() -> ExitCode {
         Command::Convert(a) => run_convert(a, &out),
         Command::Catalog(a) => render::catalog(a.table, a.query.as_deref(), a.format, &out),
         Command::Explain { code } => render::explain(code.as_deref(), &out),
-        Command::Inspect(a) => render::inspect(&a.files, a.format, &out),
+        Command::Inspect(a) => run_inspect(a, &out),
+        Command::Verify(a) => run_verify(a, &out),
     };
     ExitCode::from(code)
 }
@@ -226,6 +247,109 @@ fn run_plan(args: &ManifestArgs, format: Format, out: &Output) -> u8 {
         }
         Err(err) => out.input_error(&err, format),
     }
+}
+
+fn only_text_or_json(format: Format, out: &Output) -> Option<u8> {
+    if matches!(format, Format::Text | Format::Json) {
+        return None;
+    }
+    out.diagnostic(
+        &diagnostic::Diagnostic::error("bad-arch-list", "this command writes text or json")
+            .with_help("pass --format text or --format json"),
+    );
+    Some(2)
+}
+
+/// Reads every file; unreadable ones are reported (exit 2) and left out.
+fn list_files(
+    paths: &[PathBuf],
+    count_kernels: bool,
+    out: &Output,
+) -> (Vec<files::FileListing>, bool) {
+    let mut listed = Vec::new();
+    let mut bad = false;
+    for path in paths {
+        match files::list_file(path, count_kernels) {
+            Ok(l) => listed.push(l),
+            Err(message) => {
+                out.diagnostic(
+                    &diagnostic::Diagnostic::error("bad-artifact", message).with_help(
+                        "gpuarch reads fatbins, ELF objects, libraries and executables, static archives (thin too), cubins, PTX text and Python wheels",
+                    ),
+                );
+                bad = true;
+            }
+        }
+    }
+    (listed, bad)
+}
+
+fn run_inspect(args: InspectArgs, out: &Output) -> u8 {
+    if let Some(code) = only_text_or_json(args.format, out) {
+        return code;
+    }
+    let (listed, bad) = list_files(&args.files, args.kernels, out);
+    render::inspect(&listed, args.format, out);
+    if bad {
+        2
+    } else {
+        0
+    }
+}
+
+fn run_verify(args: VerifyArgs, out: &Output) -> u8 {
+    if let Some(code) = only_text_or_json(args.format, out) {
+        return code;
+    }
+    let setup = (|| -> Result<_, Error> {
+        let manifest = load_manifest(&args.manifest)?;
+        let targets = target::resolve(&manifest.gpus, manifest.gpus_location.as_ref())?;
+        // The plan is compared where a toolkit is known (named, or an nvcc found); the
+        // targets' verdicts need none.
+        let request = PlanRequest::from_manifest(&manifest, || {
+            build_script::resolve_toolkit(
+                &manifest,
+                &mut BuildEnv::from_fn(|k| std::env::var(k).ok()),
+            )
+        });
+        let planned = match request {
+            Ok(request) => Some(plan::plan(&request)),
+            Err(err) if err.diagnostics().iter().all(|d| d.code == "no-toolkit") => None,
+            Err(err) => return Err(err),
+        };
+        Ok((manifest, targets, planned))
+    })();
+    let (manifest, targets, planned) = match setup {
+        Ok(s) => s,
+        Err(err) => return out.input_error(&err, args.format),
+    };
+    let (listed, bad) = list_files(&args.files, false, out);
+    if bad {
+        return 2;
+    }
+    let mut containers = Vec::new();
+    let mut entries = Vec::new();
+    for f in &listed {
+        let shown = f.path.display().to_string();
+        let mut found = verify::containers(&shown, &f.listing.entries);
+        containers.append(&mut found);
+        entries.extend(f.listing.entries.iter().cloned());
+    }
+    let verification = verify::verify(
+        containers,
+        &entries,
+        &targets,
+        &manifest.min_driver,
+        planned.as_ref(),
+    );
+    render::verify(
+        &listed,
+        &manifest,
+        planned.as_ref(),
+        &verification,
+        args.format,
+        out,
+    )
 }
 
 fn run_check(args: CheckArgs, out: &Output) -> u8 {

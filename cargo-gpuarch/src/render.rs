@@ -12,6 +12,10 @@ use gpuarch_build::toolkit::ToolkitOrigin;
 use gpuarch_build::{Code, CodeKind, CodeSet, Dialect, Error, Plan, Toolkit, Verdict};
 use serde_json::{json, Value};
 
+use gpuarch_build::artifact::{Compression, Entry, EntryKind};
+use gpuarch_build::verify::{self, Verification};
+
+use crate::files::FileListing;
 use crate::{CatalogTable, Format};
 
 /// JSON documents carry this; it changes only when a field changes meaning or goes away.
@@ -651,81 +655,245 @@ pub fn explain(code: Option<&str>, out: &Output) -> u8 {
 
 /// `cargo gpuarch inspect FILE...`: exit 0, or 2 when a file cannot be read or parsed
 /// (the others are still listed).
-pub fn inspect(files: &[std::path::PathBuf], format: Format, out: &Output) -> u8 {
-    use gpuarch_build::artifact::{self, Compression, EntryKind};
-    let mut code = 0;
-    let mut listed = Vec::new();
-    for path in files {
-        let entries = std::fs::read(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
-            .and_then(|bytes| {
-                artifact::inspect(&bytes).map_err(|e| format!("{}: {e}", path.display()))
-            });
-        match entries {
-            Ok(entries) => listed.push((path, entries)),
-            Err(message) => {
-                out.diagnostic(
-                    &Diagnostic::error("bad-artifact", message)
-                        .with_help("gpuarch reads fatbins, ELF objects, libraries and executables, static archives, cubins and PTX text"),
-                );
-                code = 2;
-            }
-        }
-    }
-    let compression = |c: Compression| match c {
+fn compression_name(c: Compression) -> &'static str {
+    match c {
         Compression::None => "none",
         Compression::Lz4 => "lz4",
         Compression::Zstd => "zstd",
-    };
+    }
+}
+
+fn entry_json(e: &Entry) -> Value {
+    json!({
+        "kind": if e.kind == EntryKind::Cubin { "cubin" } else { "ptx" },
+        "arch": e.arch_name(),
+        "code": e.code().to_string(),
+        "ptx_isa": e.ptx_isa.map(|v| v.to_string()),
+        "compression": compression_name(e.compression),
+        "kernels": e.kernels,
+        "size": e.payload_size,
+        "uncompressed_size": e.uncompressed_size,
+        "section": e.section,
+        "member": e.member,
+        "container": e.container,
+        "offset": e.offset,
+    })
+}
+
+/// Damage read past inside a file: a warning, beside what could be read.
+fn damage(path: &std::path::Path, problem: &gpuarch_build::artifact::ArtifactError) -> Diagnostic {
+    Diagnostic::warning(
+        "artifact-damaged",
+        format!("{}: {problem}; listed what could be read", path.display()),
+    )
+    .with_help("rebuild the file, or check it was copied whole")
+}
+
+/// `cargo gpuarch inspect`: the listing of each file.
+pub fn inspect(listed: &[FileListing], format: Format, out: &Output) {
+    for f in listed {
+        for p in &f.listing.problems {
+            out.diagnostic(&damage(&f.path, p));
+        }
+    }
     if format == Format::Json {
         let files: Vec<Value> = listed
             .iter()
-            .map(|(path, entries)| {
+            .map(|f| {
                 json!({
-                    "path": path.display().to_string(),
-                    "entries": entries.iter().map(|e| json!({
-                        "kind": if e.kind == EntryKind::Cubin { "cubin" } else { "ptx" },
-                        "arch": e.code().to_string(),
-                        "ptx_isa": e.ptx_isa.map(|v| v.to_string()),
-                        "compression": compression(e.compression),
-                        "section": e.section,
-                        "member": e.member,
-                        "container": e.container,
-                        "offset": e.offset,
-                    })).collect::<Vec<_>>(),
+                    "path": f.path.display().to_string(),
+                    "entries": f.listing.entries.iter().map(entry_json).collect::<Vec<_>>(),
+                    "problems": f.listing.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
                 })
             })
             .collect();
         print_json(&json!({ "schema_version": SCHEMA_VERSION, "files": files }));
-    } else {
-        for (path, entries) in &listed {
+        return;
+    }
+    for f in listed {
+        let entries = &f.listing.entries;
+        let containers = verify::containers("", entries).len();
+        outln!(
+            "{}: {} entr{} in {} container{}",
+            f.path.display(),
+            entries.len(),
+            if entries.len() == 1 { "y" } else { "ies" },
+            containers,
+            if containers == 1 { "" } else { "s" }
+        );
+        if entries.is_empty() {
+            outln!("  no GPU code");
+        }
+        for e in entries {
+            let isa = e.ptx_isa.map_or(String::new(), |v| format!(" ISA {v}"));
+            let kernels = e.kernels.map_or(String::new(), |k| {
+                format!(", {k} kernel{}", if k == 1 { "" } else { "s" })
+            });
+            let place = match (&e.member, e.section.is_empty()) {
+                (Some(m), _) => format!("  [{m} {}]", e.section),
+                (None, false) => format!("  [{}]", e.section),
+                (None, true) => String::new(),
+            };
             outln!(
-                "{}: {} entr{}",
-                path.display(),
-                entries.len(),
-                if entries.len() == 1 { "y" } else { "ies" }
+                "  {:5} {:13} {:>10} B  {}{isa}{kernels}{place}",
+                if e.kind == EntryKind::Cubin {
+                    "cubin"
+                } else {
+                    "ptx"
+                },
+                e.arch_name(),
+                e.payload_size,
+                compression_name(e.compression),
             );
-            for e in entries {
-                let isa = e
-                    .ptx_isa
-                    .map_or(String::new(), |v| format!(" (PTX ISA {v})"));
-                let place = match (&e.member, e.section.is_empty()) {
-                    (Some(m), _) => format!("  [{m} {}]", e.section),
-                    (None, false) => format!("  [{}]", e.section),
-                    (None, true) => String::new(),
-                };
-                outln!(
-                    "  {:6} {:13}{isa}  compression {}{place}",
-                    if e.kind == EntryKind::Cubin {
-                        "cubin"
-                    } else {
-                        "ptx"
-                    },
-                    e.code().to_string(),
-                    compression(e.compression)
-                );
-            }
         }
     }
-    code
+}
+
+/// `cargo gpuarch verify`: per target, what runs; the plan comparison; the diagnostics.
+/// Exit 1 when a target cannot run the artifacts (or PTX needs a newer driver).
+pub fn verify(
+    listed: &[FileListing],
+    manifest: &Manifest,
+    planned: Option<&Plan>,
+    v: &Verification,
+    format: Format,
+    out: &Output,
+) -> u8 {
+    let mut diagnostics: Vec<Diagnostic> = listed
+        .iter()
+        .flat_map(|f| f.listing.problems.iter().map(|p| damage(&f.path, p)))
+        .collect();
+    diagnostics.extend(v.diagnostics.iter().cloned());
+    diagnostic::sort_by_level(&mut diagnostics);
+    let failed = v.has_errors();
+    if format == Format::Json {
+        let targets: Vec<Value> = v
+            .targets
+            .iter()
+            .map(|t| {
+                let (kind, runs) = verdict_json(&t.verdict);
+                json!({
+                    "gpu": t.target.name,
+                    "cc": t.target.cc.to_string(),
+                    "status": if t.verdict.runs() { "covered" } else { "uncovered" },
+                    "verdict": kind,
+                    "runs": runs,
+                    "code": t.verdict.code().map(|c| c.to_string()),
+                    "needs_driver": match &t.verdict {
+                        Verdict::Jit { min_driver, .. } => min_driver.map(|d| d.to_string()),
+                        _ => None,
+                    },
+                    "failing_containers": t.failing.iter().map(|&i| v.containers[i].describe()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        print_json(&json!({
+            "schema_version": SCHEMA_VERSION,
+            "command": "verify",
+            "ok": !failed,
+            "manifest": files(manifest),
+            "min_driver": floor_json(&manifest.min_driver),
+            "files": listed.iter().map(|f| json!({
+                "path": f.path.display().to_string(),
+                "entries": f.listing.entries.len(),
+                "problems": f.listing.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "containers": v.containers.len(),
+            "targets": targets,
+            "plan": planned.map(|p| json!({
+                "toolkit": toolkit_json(&p.toolkit),
+                "codes": p.codes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            })),
+            "missing": v.missing.iter().map(|m| json!({"code": m.code.to_string(), "lacking": m.lacking})).collect::<Vec<_>>(),
+            "extra": v.extra.iter().map(|x| json!({"code": x.code.to_string(), "bytes": x.bytes})).collect::<Vec<_>>(),
+            "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+        }));
+        return u8::from(failed);
+    }
+    let entries: usize = listed.iter().map(|f| f.listing.entries.len()).sum();
+    let floor = match (&manifest.min_driver.linux, &manifest.min_driver.windows) {
+        (None, None) => String::new(),
+        (linux, windows) => {
+            let parts: Vec<String> = [("Linux", linux), ("Windows", windows)]
+                .into_iter()
+                .filter_map(|(os, d)| d.as_ref().map(|d| format!("{os} driver >= {}", d.value)))
+                .collect();
+            format!(", on {}", parts.join(" and "))
+        }
+    };
+    outln!(
+        "{}: {} file{}, {} container{}, {entries} entries; {} target{}{floor}",
+        self_paint(out, "gpuarch verify"),
+        listed.len(),
+        if listed.len() == 1 { "" } else { "s" },
+        v.containers.len(),
+        if v.containers.len() == 1 { "" } else { "s" },
+        v.targets.len(),
+        if v.targets.len() == 1 { "" } else { "s" },
+    );
+    outln!();
+    let names: Vec<String> = v
+        .targets
+        .iter()
+        .map(|t| format!("{} ({})", t.target.name, t.target.cc))
+        .collect();
+    let width = names.iter().map(String::len).max().unwrap_or(0).max(3);
+    outln!("  {:width$}  runs", "GPU");
+    for (t, name) in v.targets.iter().zip(&names) {
+        let mut text = out.verdict_text(&t.verdict);
+        if !t.failing.is_empty() && v.containers.len() > 1 {
+            text.push_str(&format!(
+                "  [in {} of {} containers]",
+                t.failing.len(),
+                v.containers.len()
+            ));
+        }
+        outln!("  {name:width$}  {text}");
+    }
+    match planned {
+        Some(p) => {
+            let codes: Vec<String> = p.codes.iter().map(|c| c.to_string()).collect();
+            outln!(
+                "
+plan (CUDA {}): {}",
+                p.toolkit.version,
+                codes.join(" ")
+            );
+            if v.missing.is_empty() && v.extra.is_empty() {
+                outln!("  the artifacts hold exactly what the plan asks for");
+            }
+            for m in &v.missing {
+                outln!(
+                    "  missing   {} (in {} of {} containers)",
+                    m.code,
+                    m.lacking,
+                    v.containers.len()
+                );
+            }
+            for x in &v.extra {
+                outln!("  unplanned {} ({} bytes)", x.code, x.bytes);
+            }
+        }
+        None => outln!(
+            "
+plan: not compared (no toolkit named and no nvcc found; pass --cuda)"
+        ),
+    }
+    if !diagnostics.is_empty() {
+        outln!();
+    }
+    for d in &diagnostics {
+        outln!("{}", out.diagnostic_text(d));
+    }
+    let verdict = if failed {
+        out.paint("not every target can run these artifacts", "1;31")
+    } else {
+        out.paint("every target can run these artifacts", "1;32")
+    };
+    outln!("\n{verdict}");
+    u8::from(failed)
+}
+
+fn self_paint(out: &Output, text: &str) -> String {
+    out.paint(text, "1")
 }

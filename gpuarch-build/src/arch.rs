@@ -38,6 +38,15 @@ impl Cc {
         Cc::from_digits(major, minor)
     }
 
+    /// The capability nvcc's number names (`86` is 8.6), for numbers read from binaries:
+    /// the same capabilities `parse_number` accepts, without formatting a string.
+    pub fn from_number(n: u32) -> Option<Cc> {
+        if !(10..1000).contains(&n) {
+            return None;
+        }
+        Some(Cc::new(u8::try_from(n / 10).ok()?, (n % 10) as u8))
+    }
+
     /// A major of 1 to 99 without a leading zero, and a one-digit minor: the forms
     /// every dialect can write back (`sm_09` or `sm_1000` could not be).
     fn from_digits(major: &str, minor: &str) -> Option<Cc> {

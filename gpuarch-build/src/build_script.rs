@@ -1,8 +1,9 @@
 //! The build.rs face: read the crate's manifest and the environment (recording every
 //! input with `cargo::rerun-if-*`), plan, and either hand the plan to `cc` or stop the
-//! build with `cargo::error=` lines.
+//! build with `cargo::error=` lines; after the compile, check what was built against the
+//! plan (the post-build gate).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::arch::Variant;
 use crate::diagnostic::{Diagnostic, Level};
@@ -11,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{Located, Manifest, OptIn};
 use crate::plan::{self, Plan, PlanRequest};
 use crate::toolkit::{self, Toolkit, ToolkitOrigin};
+use crate::verify::{self, Verification};
 use crate::version::Version;
 
 type EnvLookup = Box<dyn FnMut(&str) -> Option<String>>;
@@ -267,6 +269,96 @@ pub fn plan_or_exit() -> Plan {
     }
 }
 
+/// The post-build gate: lists the GPU code in the library (or object, or executable) a
+/// build produced and judges it against the plan: every target must be able to run every
+/// container, and every planned cubin and PTX must be there. Planned code that is missing
+/// is an error here (in `cargo gpuarch verify` it is a warning): it means something —
+/// `NVCC_APPEND_FLAGS`, `NVCC_PREPEND_FLAGS`, a flag added after `configure` — changed
+/// what nvcc built. Code the plan did not ask for is a warning.
+pub fn verify_built(plan: &Plan, path: &Path) -> Result<Verification> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let shown = path.display().to_string();
+    let listing = crate::artifact::list(&bytes).map_err(|e| {
+        Error::invalid(
+            Diagnostic::error("bad-artifact", format!("{shown}: {e}"))
+                .with_help("verify the file the compile step wrote (cc: $OUT_DIR/libNAME.a)"),
+        )
+    })?;
+    let containers = verify::containers(&shown, &listing.entries);
+    let mut checked = verify::verify(
+        containers,
+        &listing.entries,
+        &plan.targets,
+        &plan.min_driver,
+        Some(plan),
+    );
+    for d in &mut checked.diagnostics {
+        if d.code == "artifact-missing-planned" {
+            d.level = Level::Error;
+        }
+    }
+    for problem in &listing.problems {
+        checked.diagnostics.push(
+            Diagnostic::error("artifact-damaged", format!("{shown}: {problem}"))
+                .with_help("clean and rebuild (cargo clean -p <this crate>)"),
+        );
+    }
+    crate::diagnostic::sort_by_level(&mut checked.diagnostics);
+    Ok(checked)
+}
+
+/// Where `cc::Build::compile(name)` leaves its library: `$OUT_DIR/libNAME.a`, or
+/// `NAME.lib` for MSVC targets.
+fn cc_library_path(out_dir: &Path, name: &str, target_env: Option<&str>) -> PathBuf {
+    let file = if name.starts_with("lib") && name.ends_with(".a") {
+        name.to_string()
+    } else if target_env == Some("msvc") {
+        format!("{name}.lib")
+    } else {
+        format!("lib{name}.a")
+    };
+    out_dir.join(file)
+}
+
+impl Plan {
+    /// For build.rs, after `cc::Build::compile(name)`: the post-build gate
+    /// ([`verify_built`]) on `$OUT_DIR/libNAME.a`. Prints warnings for Cargo, and stops
+    /// the build with `cargo::error=` lines if a target cannot run the library or planned
+    /// code is missing. `GPUARCH_SKIP_VERIFY=1` skips it (with a warning).
+    pub fn verify_built_or_exit(&self, name: &str) {
+        println!("cargo::rerun-if-env-changed=GPUARCH_SKIP_VERIFY");
+        if std::env::var("GPUARCH_SKIP_VERIFY").is_ok_and(|v| v == "1") {
+            println!("cargo::warning=gpuarch: GPUARCH_SKIP_VERIFY=1: the built library was not checked against the plan");
+            return;
+        }
+        let Some(out_dir) = std::env::var_os("OUT_DIR") else {
+            println!("cargo::error=gpuarch[bad-artifact]: OUT_DIR is not set: verify_built_or_exit runs in a build script, after cc compiles");
+            std::process::exit(1);
+        };
+        let target_env = std::env::var("CARGO_CFG_TARGET_ENV").ok();
+        let path = cc_library_path(Path::new(&out_dir), name, target_env.as_deref());
+        match verify_built(self, &path) {
+            Ok(checked) => {
+                for d in &checked.diagnostics {
+                    print_for_cargo(d);
+                }
+                if checked.has_errors() {
+                    std::process::exit(1);
+                }
+            }
+            Err(err) => {
+                for d in err.diagnostics() {
+                    print_for_cargo(&d);
+                }
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +466,86 @@ mod tests {
         assert_eq!(
             plan_for_build(&mut e).unwrap_err().diagnostics()[0].code,
             "no-toolkit"
+        );
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/artifacts")
+            .join(name)
+    }
+
+    fn plan_for(manifest: &str) -> Plan {
+        let dir = crate_dir(manifest);
+        let mut e = env(&[("CARGO_MANIFEST_DIR", dir.to_str().unwrap())]);
+        plan_for_build(&mut e).unwrap()
+    }
+
+    #[test]
+    fn the_gate_passes_what_the_plan_built_and_stops_what_it_did_not() {
+        // k_rdc.o holds exactly sm_80 and compute_80 (PTX ISA 9.0, CUDA 13.0).
+        let plan = plan_for("gpus = [\"A100\"]\ncuda = \"13.0\"\n");
+        let codes: Vec<String> = plan.codes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(codes, ["sm_80", "compute_80"]);
+        let ok = verify_built(&plan, &fixture("k_rdc.o")).unwrap();
+        assert!(!ok.has_errors(), "{:?}", ok.diagnostics);
+        assert!(ok.missing.is_empty() && ok.extra.is_empty());
+        // libk.a's members were built for 7.5 and 12.0a: A100 is covered by neither.
+        let bad = verify_built(&plan, &fixture("libk.a")).unwrap();
+        assert!(bad.has_errors());
+        let missing = bad
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "artifact-missing-planned")
+            .unwrap();
+        assert_eq!(missing.level, Level::Error);
+        assert!(bad
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "target-not-covered"));
+        // A planned target that is covered anyway, but not as planned, still stops it:
+        // a T4 plan (sm_75 + compute_75) against sm_75-only a75 plus extras.
+        let t4 = plan_for("gpus = [\"T4\"]\ncuda = \"13.0\"\n");
+        let checked = verify_built(&t4, &fixture("k.o")).unwrap();
+        assert!(checked.targets[0].verdict.runs());
+        assert!(
+            checked.has_errors(),
+            "compute_75 was planned and is missing"
+        );
+        assert!(checked
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "artifact-unplanned-code" && d.level == Level::Warning));
+    }
+
+    #[test]
+    fn the_gate_reports_unreadable_output_as_input_errors() {
+        let plan = plan_for("gpus = [\"A100\"]\ncuda = \"13.0\"\n");
+        assert!(matches!(
+            verify_built(&plan, Path::new("/nonexistent/libk.a")),
+            Err(Error::Io { .. })
+        ));
+        let junk = std::env::temp_dir().join(format!("gpuarch-gate-{}.a", std::process::id()));
+        std::fs::write(&junk, b"!<arch>\nnot really").unwrap();
+        let r = verify_built(&plan, &junk).unwrap();
+        assert!(r.diagnostics.iter().any(|d| d.code == "artifact-damaged"));
+        let _ = std::fs::remove_file(&junk);
+    }
+
+    #[test]
+    fn cc_library_names() {
+        let out = Path::new("/out");
+        assert_eq!(
+            cc_library_path(out, "kernel", None),
+            Path::new("/out/libkernel.a")
+        );
+        assert_eq!(
+            cc_library_path(out, "kernel", Some("msvc")),
+            Path::new("/out/kernel.lib")
+        );
+        assert_eq!(
+            cc_library_path(out, "libk.a", None),
+            Path::new("/out/libk.a")
         );
     }
 }

@@ -327,9 +327,48 @@ CUDA_COMPUTE_CAP holds a single architecture; clang cannot embed PTX alone.",
     CodeInfo {
         code: "bad-artifact",
         input: true,
-        summary: "a file given to `inspect` cannot be read, or holds no GPU code gpuarch can list",
+        summary: "a file given to `inspect` or `verify` cannot be read as a build artifact",
         explanation: "gpuarch reads fatbins, little-endian ELF64 objects, libraries and executables, \
-GNU static archives, cubins and PTX text. The message says where the file stopped making sense.",
+GNU static archives (thin and nested too), cubins, PTX text, and Python wheels. The message says \
+where the file stopped making sense. A valid file without GPU code is not this error: it lists \
+nothing. Damage inside a file that can otherwise be read (one bad section, member or container) \
+is a warning beside what could be read.",
+    },
+    CodeInfo {
+        code: "artifact-missing-planned",
+        input: false,
+        summary: "`verify`: the plan asks for a cubin or PTX that the built artifact lacks",
+        explanation: "The artifact was not built with the planned flags. Common causes: \
+NVCC_APPEND_FLAGS or NVCC_PREPEND_FLAGS in the environment (they change every nvcc call), an \
+-arch or -gencode flag of the build's own, a CMake CUDA_ARCHITECTURES or TORCH_CUDA_ARCH_LIST \
+that overrides the plan, or a stale object from an earlier build. The targets' own verdicts \
+say whether the artifact still runs everywhere; this warning says it is not what was planned. \
+In a build script (gpuarch-build's post-build gate) it stops the build.",
+    },
+    CodeInfo {
+        code: "artifact-unplanned-code",
+        input: false,
+        summary: "`verify`: the artifact holds a cubin or PTX the plan did not ask for",
+        explanation: "Every cubin and PTX adds to the binary's size and to compile time. An entry \
+no target needs is wasted; one a target does need means the manifest misses a GPU. The message \
+gives the bytes it takes.",
+    },
+    CodeInfo {
+        code: "artifact-damaged",
+        input: false,
+        summary: "part of an artifact is damaged; the rest was read",
+        explanation: "A section, fat binary container, archive member or compressed entry does not \
+hold what its headers say (a truncated copy, a size that points past the end, a corrupt \
+compressed payload). gpuarch lists and judges everything it could read and names the damage; \
+cuobjdump, on such a file, often stops with no listing at all.",
+    },
+    CodeInfo {
+        code: "ptx-isa-unknown",
+        input: false,
+        summary: "`verify`: a PTX entry's ISA version could not be read",
+        explanation: "The PTX ISA decides the oldest driver that can JIT the PTX. It comes from the \
+fatbin entry header or, for compressed entries whose header leaves it out, from the \
+decompressed text. Without it the driver floor is not checked for that PTX.",
     },
     CodeInfo {
         code: "no-toolkit",

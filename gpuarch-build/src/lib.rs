@@ -18,6 +18,9 @@
 //!     .flags(plan.nvcc_flags()) // one -gencode per planned entry
 //!     .file("src/kernel.cu")
 //!     .compile("kernel");
+//! // The post-build gate: stops the build if $OUT_DIR/libkernel.a lacks planned code
+//! // (NVCC_APPEND_FLAGS, a stray -arch flag) or a target cannot run it.
+//! plan.verify_built_or_exit("kernel");
 //! ```
 //!
 //! With the `cc` feature, `plan.configure(&mut build)` does the `.cuda(true).flags(...)`
@@ -38,6 +41,14 @@
 //! 6. `GPUARCH_CUDA`: the toolkit version; replaces `cuda`.
 //! 7. When no toolkit is named: `NVCC`, then `CUDA_HOME`, `CUDA_PATH` (their `bin/nvcc`),
 //!    then `PATH`, to find the nvcc whose `--version` decides.
+//! 8. `GPUARCH_SKIP_VERIFY=1`: `verify_built_or_exit` warns and checks nothing.
+//!
+//! # Features
+//!
+//! - `cc`: `Plan::configure(&mut cc::Build)`.
+//! - `decompress`: [`artifact::content`], for the PTX ISA and kernel counts of
+//!   compressed fatbin entries (lz4_flex, ruzstd).
+//! - `wheel`: [`artifact::wheel`], the GPU code inside a Python wheel (zip).
 //!
 //! `plan_or_exit` also sets `NVCC` for the rest of the build script when it is unset and
 //! the nvcc was found elsewhere (`CUDA_HOME`, `CUDA_PATH`): cc looks only at `NVCC` and
@@ -59,6 +70,7 @@ pub mod plan;
 pub mod target;
 pub mod toml;
 pub mod toolkit;
+pub mod verify;
 pub mod version;
 
 pub use arch::{Arch, Cc, Code, CodeKind, CodeSet, Variant};

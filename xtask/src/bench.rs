@@ -9,6 +9,8 @@
 //!   nvcc), in process, and as a whole process against hello.
 //! - `compile`: clean compile of a crate whose only build-dependency is gpuarch-build,
 //!   against the same crate with only `cc`.
+//! - `gate`: the post-build gate (`verify_built`) on a 3.8 MB static library of 200
+//!   nvcc objects, in process, against reading the same file.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,12 +27,14 @@ pub fn run(args: &[String]) -> Result<()> {
         "plan" => plan(runs),
         "build-script" => build_script(runs),
         "compile" => compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3)),
+        "gate" => gate(runs),
         "all" => {
             plan(runs)?;
             build_script(runs)?;
+            gate(runs)?;
             compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3))
         }
-        other => bail!("unknown benchmark `{other}`: plan, build-script, compile or all"),
+        other => bail!("unknown benchmark `{other}`: plan, build-script, gate, compile or all"),
     }
 }
 
@@ -214,6 +218,71 @@ fn build_script(runs: usize) -> Result<()> {
         },
         || Command::new(&hello),
     )?;
+    Ok(())
+}
+
+/// A GNU static archive of `copies` copies of one object, as `ar rc` writes it.
+pub fn archive_of(object: &[u8], copies: usize) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    for i in 0..copies {
+        let name = format!("k{i}.o/");
+        let header = format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            644,
+            object.len()
+        );
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(object);
+        if out.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// The post-build gate on a static library of a few MB: in process (xtask is a debug
+/// build, as build scripts are), against reading the file, which is its floor.
+fn gate(runs: usize) -> Result<()> {
+    let root = workspace_root();
+    let object = std::fs::read(root.join("tests/fixtures/artifacts/k.o"))?;
+    let dir = target_dir().join("bench/gate");
+    std::fs::create_dir_all(&dir)?;
+    let lib = dir.join("libbig.a");
+    std::fs::write(&lib, archive_of(&object, 200))?;
+    let size = std::fs::metadata(&lib)?.len();
+    let fleet = root.join("examples/fleet").to_string_lossy().to_string();
+    let mut env = gpuarch_build::BuildEnv::from_fn(move |k| {
+        (k == "CARGO_MANIFEST_DIR").then(|| fleet.clone())
+    });
+    let plan = gpuarch_build::plan_for_build(&mut env).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (mut gate_times, mut read_times) = (Vec::new(), Vec::new());
+    let mut containers = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let checked = gpuarch_build::build_script::verify_built(&plan, &lib)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        gate_times.push(start.elapsed());
+        containers = checked.containers.len();
+        let start = Instant::now();
+        let bytes = std::fs::read(&lib)?;
+        std::hint::black_box(&bytes);
+        read_times.push(start.elapsed());
+    }
+    ensure!(
+        containers == 200,
+        "expected 200 containers, read {containers}"
+    );
+    let (g, r) = (median(gate_times), median(read_times));
+    println!(
+        "post-build gate on a {:.1} MB archive ({containers} containers), in process: {} (median of {runs}); reading the file alone: {}; ratio {:.2}",
+        size as f64 / 1e6,
+        ms(g),
+        ms(r),
+        g.as_secs_f64() / r.as_secs_f64()
+    );
     Ok(())
 }
 

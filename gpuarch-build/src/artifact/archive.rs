@@ -2,26 +2,54 @@
 //! and BSD (`#1/len`) member names. ELF members are inspected; other members skipped.
 
 use super::elf::inspect_elf_in;
-use super::{ArtifactError, Entry};
+use super::{ArtifactError, Entry, Found};
 
 pub const AR_MAGIC: &[u8] = b"!<arch>\n";
+pub const THIN_MAGIC: &[u8] = b"!<thin>\n";
 const MEMBER_HEADER_LEN: usize = 60;
 
 /// Lists the GPU code in every ELF member of an archive, in member order, each entry
 /// naming its member. Containers are numbered across the whole archive.
 pub fn inspect_archive(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
+    let mut found = Found::default();
+    let mut next_container = 0;
+    inspect_archive_in(bytes, 0, None, &mut next_container, &mut found)?;
+    found.strict()
+}
+
+/// Reads the archive at `base` (nested in a member named `outer`, for archives inside
+/// archives). A damaged member is recorded as a problem and the next one is read; a
+/// damaged member header ends the walk (the next member cannot be found).
+pub(crate) fn inspect_archive_in(
+    bytes: &[u8],
+    base: u64,
+    outer: Option<&str>,
+    next_container: &mut usize,
+    out: &mut Found,
+) -> Result<(), ArtifactError> {
     if !bytes.starts_with(AR_MAGIC) {
         return Err(ArtifactError::Malformed {
             what: "archive magic",
-            offset: 0,
+            offset: base,
         });
     }
-    let mut out = Vec::new();
-    let mut next_container = 0;
+    if let Err(problem) = walk_members(bytes, base, outer, next_container, out) {
+        out.problems.push(problem);
+    }
+    Ok(())
+}
+
+fn walk_members(
+    bytes: &[u8],
+    base: u64,
+    outer: Option<&str>,
+    next_container: &mut usize,
+    out: &mut Found,
+) -> Result<(), ArtifactError> {
     let mut long_names: &[u8] = &[];
     let mut pos = AR_MAGIC.len();
     while pos < bytes.len() {
-        let at = pos as u64;
+        let at = base + pos as u64;
         let rest = &bytes[pos..];
         if rest.len() < MEMBER_HEADER_LEN {
             // Tolerate trailing padding newlines.
@@ -53,7 +81,7 @@ pub fn inspect_archive(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
                 offset: at,
             })?;
         let mut data = &bytes[data_start..data_end];
-        let mut data_at = data_start as u64;
+        let mut data_at = base + data_start as u64;
         let raw_name = trim_spaces(&header[..16]);
         let name: Option<Vec<u8>> = if raw_name == b"/" || raw_name == b"/SYM64/" {
             None
@@ -87,15 +115,100 @@ pub fn inspect_archive(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
             Some(raw_name.strip_suffix(b"/").unwrap_or(raw_name).to_vec())
         };
         if let Some(name) = name {
-            if data.starts_with(b"\x7fELF") {
-                let name = String::from_utf8_lossy(&name);
-                inspect_elf_in(data, data_at, Some(&name), &mut next_container, &mut out)?;
+            let name = String::from_utf8_lossy(&name);
+            let name = match outer {
+                Some(outer) => format!("{outer}({name})"),
+                None => name.into_owned(),
+            };
+            let read = if data.starts_with(b"\x7fELF") {
+                inspect_elf_in(data, data_at, Some(&name), next_container, out)
+            } else if data.starts_with(AR_MAGIC) {
+                inspect_archive_in(data, data_at, Some(&name), next_container, out)
+            } else {
+                Ok(())
+            };
+            if let Err(problem) = read {
+                out.problems.push(problem);
             }
         }
         // Members are 2-byte aligned.
         pos = data_end + (data_end & 1);
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The member paths of a thin archive (`!<thin>\n`), whose members live in files of their
+/// own beside it (paths are relative to the archive's folder). Symbol tables are skipped.
+pub fn thin_archive_members(bytes: &[u8]) -> Result<Vec<String>, ArtifactError> {
+    if !bytes.starts_with(THIN_MAGIC) {
+        return Err(ArtifactError::Malformed {
+            what: "thin archive magic",
+            offset: 0,
+        });
+    }
+    let mut members = Vec::new();
+    let mut long_names: &[u8] = &[];
+    let mut pos = THIN_MAGIC.len();
+    while pos < bytes.len() {
+        let at = pos as u64;
+        let rest = &bytes[pos..];
+        if rest.len() < MEMBER_HEADER_LEN {
+            if rest.iter().all(|&b| b == b'\n') {
+                break;
+            }
+            return Err(ArtifactError::Truncated {
+                what: "archive member header",
+                offset: at,
+            });
+        }
+        let header = &rest[..MEMBER_HEADER_LEN];
+        if &header[58..60] != b"`\n" {
+            return Err(ArtifactError::Malformed {
+                what: "archive member header",
+                offset: at,
+            });
+        }
+        let size = parse_decimal(&header[48..58]).ok_or(ArtifactError::Malformed {
+            what: "archive member size",
+            offset: at + 48,
+        })?;
+        let raw_name = trim_spaces(&header[..16]);
+        // Only the symbol table and the name table are stored in a thin archive.
+        let stored = raw_name == b"/" || raw_name == b"/SYM64/" || raw_name == b"//";
+        let data_start = pos + MEMBER_HEADER_LEN;
+        let data_end = if stored {
+            data_start
+                .checked_add(size)
+                .filter(|&e| e <= bytes.len())
+                .ok_or(ArtifactError::Truncated {
+                    what: "archive member",
+                    offset: at,
+                })?
+        } else {
+            data_start
+        };
+        if raw_name == b"//" {
+            long_names = &bytes[data_start..data_end];
+        } else if !stored {
+            let name = match raw_name.strip_prefix(b"/") {
+                Some(index) => {
+                    let index = parse_decimal(index)
+                        .filter(|&i| i < long_names.len())
+                        .ok_or(ArtifactError::Malformed {
+                            what: "thin archive member name",
+                            offset: at,
+                        })?;
+                    let name = &long_names[index..];
+                    &name[..name.iter().position(|&b| b == b'\n').unwrap_or(name.len())]
+                }
+                None => raw_name,
+            };
+            let name = name.strip_suffix(b"/").unwrap_or(name);
+            members.push(String::from_utf8_lossy(name).into_owned());
+        }
+        pos = data_end + (data_end & 1);
+    }
+    Ok(members)
 }
 
 fn trim_spaces(field: &[u8]) -> &[u8] {

@@ -2,14 +2,21 @@
 //! and CUDA ELF cubins (`e_machine` 190).
 
 use super::fatbin::{parse_containers, Place};
-use super::{read_u16, read_u32, read_u64, ArtifactError, Compression, Entry, EntryKind};
+use super::{
+    le32, le64, read_u16, read_u32, read_u64, ArtifactError, Compression, Entry, EntryKind, Found,
+};
 use crate::arch::{Arch, Cc, Variant};
 
 /// `e_machine` of a cubin.
 pub const EM_CUDA: u16 = 190;
 
 const ET_REL: u16 = 1;
+const SHT_SYMTAB: u32 = 2;
 const SHT_NOBITS: u32 = 8;
+const SYMBOL_LEN: usize = 24;
+const STT_FUNC: u8 = 2;
+/// `st_other` bit of a kernel's symbol in a cubin (readelf prints `[<other>: 10]`).
+const STO_CUDA_ENTRY: u8 = 0x10;
 const SHN_XINDEX: u16 = 0xffff;
 const ELF_HEADER_LEN: usize = 64;
 const SECTION_HEADER_LEN: usize = 64;
@@ -21,23 +28,25 @@ const SECTION_HEADER_LEN: usize = 64;
 /// so it is not read. A host ELF without section headers is scanned for containers at
 /// 8-byte-aligned offsets.
 pub fn inspect_elf(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
-    let mut out = Vec::new();
+    let mut found = Found::default();
     let mut next = 0;
-    inspect_elf_in(bytes, 0, None, &mut next, &mut out)?;
-    Ok(out)
+    inspect_elf_in(bytes, 0, None, &mut next, &mut found)?;
+    found.strict()
 }
 
-/// `inspect_elf` for an ELF at `base` in a larger file (an archive member).
+/// `inspect_elf` for an ELF at `base` in a larger file (an archive member). An error means
+/// the ELF itself could not be read; a damaged section is recorded in `out.problems` and
+/// the others are still read.
 pub(crate) fn inspect_elf_in(
     bytes: &[u8],
     base: u64,
     member: Option<&str>,
     next_container: &mut usize,
-    out: &mut Vec<Entry>,
+    out: &mut Found,
 ) -> Result<(), ArtifactError> {
     let header = Header::parse(bytes, base)?;
     if header.machine == EM_CUDA {
-        out.push(Entry {
+        out.entries.push(Entry {
             kind: EntryKind::Cubin,
             arch: cubin_arch_at(bytes, base)?,
             ptx_isa: None,
@@ -46,35 +55,60 @@ pub(crate) fn inspect_elf_in(
             section: String::new(),
             container: 0,
             offset: base,
+            payload_offset: base,
+            payload_size: bytes.len() as u64,
+            uncompressed_size: bytes.len() as u64,
+            kernels: None,
         });
         return Ok(());
     }
-    let sections = sections(bytes, &header, base)?;
-    if sections.is_empty() {
+    if header.shoff == 0 {
+        // No section headers (stripped of them): scan for containers.
         let place = Place {
             base,
             member,
             section: "",
         };
-        parse_containers(bytes, &place, next_container, out)?;
+        parse_containers(bytes, &place, next_container, out);
         return Ok(());
     }
+    let relocatable = header.kind == ET_REL;
+    let sections = sections(bytes, &header, base, |s| {
+        s.kind != SHT_NOBITS && (s.is(b".nv_fatbin") || (relocatable && s.is(b"__nv_relfatbin")))
+    })?;
     for section in &sections {
-        let wanted = section.name == b".nv_fatbin"
-            || (section.name == b"__nv_relfatbin" && header.kind == ET_REL);
-        if !wanted || section.kind == SHT_NOBITS {
-            continue;
-        }
-        let data = section_data(bytes, section, base)?;
-        let name = String::from_utf8_lossy(section.name);
+        let data = match section_data(bytes, section, base) {
+            Ok(data) => data,
+            Err(problem) => {
+                out.problems.push(problem);
+                continue;
+            }
+        };
+        let name = String::from_utf8_lossy(section.name());
         let place = Place {
             base: base + section.offset,
             member,
             section: &name,
         };
-        parse_containers(data, &place, next_container, out)?;
+        parse_containers(data, &place, next_container, out);
     }
     Ok(())
+}
+
+/// How many kernels a cubin holds: function symbols marked as entries in `.symtab`
+/// (device functions lack the mark).
+pub fn cubin_kernel_count(bytes: &[u8]) -> Result<u32, ArtifactError> {
+    let header = Header::parse(bytes, 0)?;
+    let sections = sections(bytes, &header, 0, |s| s.kind == SHT_SYMTAB)?;
+    let Some(symtab) = sections.first() else {
+        return Ok(0);
+    };
+    let data = section_data(bytes, symtab, 0)?;
+    let count = data
+        .chunks_exact(SYMBOL_LEN)
+        .filter(|sym| sym[4] & 0xf == STT_FUNC && sym[5] & STO_CUDA_ENTRY != 0)
+        .count();
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
 /// The architecture a cubin was built for, from its own header: `e_flags` (laid out by
@@ -84,23 +118,36 @@ pub fn cubin_arch(bytes: &[u8]) -> Result<Arch, ArtifactError> {
     cubin_arch_at(bytes, 0)
 }
 
+/// [`cubin_arch`] from the ELF header alone (`e_flags`), without `.nv.compat`: for cubins
+/// inside fatbins, whose entry flags already say `a` for CUDA 13.
+pub(crate) fn cubin_header_arch(bytes: &[u8]) -> Result<Arch, ArtifactError> {
+    arch_from_header(&Header::parse(bytes, 0)?, 0).map(|(arch, _)| arch)
+}
+
 fn cubin_arch_at(bytes: &[u8], base: u64) -> Result<Arch, ArtifactError> {
     let header = Header::parse(bytes, base)?;
+    let (arch, compat_may_say) = arch_from_header(&header, base)?;
+    if compat_may_say && compat_says_specific(bytes, &header, base) {
+        return Ok(Arch::new(arch.cc, Variant::Specific));
+    }
+    Ok(arch)
+}
+
+/// The architecture `e_flags` records, and whether `.nv.compat` may still mark it `a`
+/// (CUDA 13 layouts that leave the flag bit clear).
+fn arch_from_header(header: &Header, base: u64) -> Result<(Arch, bool), ArtifactError> {
     if header.machine != EM_CUDA {
         return Err(ArtifactError::Malformed {
             what: "cubin machine (not EM_CUDA)",
             offset: base + 18,
         });
     }
-    let (sm, mut specific) = if header.abi_version >= 8 {
+    let (sm, specific) = if header.abi_version >= 8 {
         ((header.flags >> 8) & 0xff, header.flags & 0x8 != 0)
     } else {
         (header.flags & 0xff, header.flags & 0x800 != 0)
     };
-    if header.abi_version >= 8 && !specific {
-        specific = compat_says_specific(bytes, &header, base);
-    }
-    let cc = Cc::parse_number(&sm.to_string()).ok_or(ArtifactError::Malformed {
+    let cc = Cc::from_number(sm).ok_or(ArtifactError::Malformed {
         what: "cubin architecture in e_flags",
         offset: base + 0x30,
     })?;
@@ -109,16 +156,16 @@ fn cubin_arch_at(bytes: &[u8], base: u64) -> Result<Arch, ArtifactError> {
     } else {
         Variant::Plain
     };
-    Ok(Arch::new(cc, variant))
+    Ok((Arch::new(cc, variant), header.abi_version >= 8 && !specific))
 }
 
 /// Whether `.nv.compat` holds the record (fmt 2, attr 9) with value 1: an `a` cubin.
 /// A missing or malformed section reads as "no".
 fn compat_says_specific(bytes: &[u8], header: &Header, base: u64) -> bool {
-    let Ok(sections) = sections(bytes, header, base) else {
+    let Ok(sections) = sections(bytes, header, base, |s| s.is(b".nv.compat")) else {
         return false;
     };
-    let Some(section) = sections.iter().find(|s| s.name == b".nv.compat") else {
+    let Some(section) = sections.first() else {
         return false;
     };
     let Ok(data) = section_data(bytes, section, base) else {
@@ -201,29 +248,50 @@ impl Header {
 }
 
 struct Section<'a> {
-    name: &'a [u8],
+    /// The section name table from this section's name onwards (up to its NUL and
+    /// beyond): compared with [`Section::is`], cut only for the few sections kept.
+    name_rest: &'a [u8],
     kind: u32,
     offset: u64,
     size: u64,
 }
 
-/// The section headers with their names; empty when the file has none.
+impl<'a> Section<'a> {
+    fn is(&self, name: &[u8]) -> bool {
+        self.name_rest.starts_with(name) && self.name_rest.get(name.len()).is_none_or(|&b| b == 0)
+    }
+
+    fn name(&self) -> &'a [u8] {
+        let end = self
+            .name_rest
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.name_rest.len());
+        &self.name_rest[..end]
+    }
+}
+
+/// The section headers; empty when the file has none. The whole table is bounds-checked
+/// once, then read by plain indexing: this runs for every object of a static library in
+/// the build gate, in a build script's unoptimised code.
 fn sections<'a>(
     bytes: &'a [u8],
     header: &Header,
     base: u64,
+    keep: impl Fn(&Section<'_>) -> bool,
 ) -> Result<Vec<Section<'a>>, ArtifactError> {
     if header.shoff == 0 {
         return Ok(Vec::new());
     }
     let table_at = base.saturating_add(header.shoff);
+    let truncated = ArtifactError::Truncated {
+        what: "ELF section header table",
+        offset: table_at,
+    };
     let shoff = usize::try_from(header.shoff)
         .ok()
         .filter(|&o| o < bytes.len())
-        .ok_or(ArtifactError::Truncated {
-            what: "ELF section header table",
-            offset: table_at,
-        })?;
+        .ok_or(truncated.clone())?;
     let entsize = usize::from(header.shentsize);
     if entsize < SECTION_HEADER_LEN {
         return Err(ArtifactError::Malformed {
@@ -231,42 +299,24 @@ fn sections<'a>(
             offset: base + 0x3a,
         });
     }
-    let raw = |index: usize| -> Result<RawSection, ArtifactError> {
-        let at = index
-            .checked_mul(entsize)
-            .and_then(|o| o.checked_add(shoff))
-            .filter(|&o| o <= bytes.len() && bytes.len() - o >= SECTION_HEADER_LEN)
-            .ok_or(ArtifactError::Truncated {
-                what: "ELF section header table",
-                offset: table_at,
-            })?;
-        Ok(RawSection {
-            name: read_u32(bytes, at, base, "ELF section header")?,
-            kind: read_u32(bytes, at + 4, base, "ELF section header")?,
-            offset: read_u64(bytes, at + 0x18, base, "ELF section header")?,
-            size: read_u64(bytes, at + 0x20, base, "ELF section header")?,
-            link: read_u32(bytes, at + 0x28, base, "ELF section header")?,
-        })
-    };
-    let first = raw(0)?;
+    let first = bytes
+        .get(shoff..shoff.saturating_add(SECTION_HEADER_LEN))
+        .filter(|h| h.len() == SECTION_HEADER_LEN)
+        .ok_or(truncated.clone())?;
+    // With 0xff00 or more sections, the counts live in section 0.
     let count = if header.shnum == 0 {
-        usize::try_from(first.size).unwrap_or(usize::MAX)
+        usize::try_from(le64(first, 0x20)).unwrap_or(usize::MAX)
     } else {
         usize::from(header.shnum)
     };
     // Every header must lie in the file; this also bounds `count`.
-    let table_fits = count
+    let table = count
         .checked_mul(entsize)
         .and_then(|len| len.checked_add(shoff))
-        .is_some_and(|end| end <= bytes.len());
-    if !table_fits {
-        return Err(ArtifactError::Truncated {
-            what: "ELF section header table",
-            offset: table_at,
-        });
-    }
+        .and_then(|end| bytes.get(shoff..end))
+        .ok_or(truncated)?;
     let strndx = if header.shstrndx == SHN_XINDEX {
-        usize::try_from(first.link).unwrap_or(usize::MAX)
+        usize::try_from(le32(first, 0x28)).unwrap_or(usize::MAX)
     } else {
         usize::from(header.shstrndx)
     };
@@ -276,48 +326,41 @@ fn sections<'a>(
             offset: base + 0x3e,
         });
     }
-    let strtab_raw = raw(strndx)?;
+    let strtab_header = &table[strndx * entsize..];
     let strtab = section_data(
         bytes,
         &Section {
-            name: b"",
-            kind: strtab_raw.kind,
-            offset: strtab_raw.offset,
-            size: strtab_raw.size,
+            name_rest: b"",
+            kind: le32(strtab_header, 4),
+            offset: le64(strtab_header, 0x18),
+            size: le64(strtab_header, 0x20),
         },
         base,
     )?;
-    let mut out = Vec::with_capacity(count);
-    for index in 0..count {
-        let s = raw(index)?;
-        let name = usize::try_from(s.name)
-            .ok()
-            .filter(|&n| n < strtab.len() || (n == 0 && strtab.is_empty()))
-            .map(|n| {
-                let rest = &strtab[n..];
-                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                &rest[..end]
-            })
-            .ok_or(ArtifactError::Malformed {
-                what: "ELF section name",
-                offset: table_at,
-            })?;
-        out.push(Section {
-            name,
-            kind: s.kind,
-            offset: s.offset,
-            size: s.size,
-        });
+    let mut out = Vec::new();
+    for h in table.chunks_exact(entsize) {
+        let name = le32(h, 0) as usize;
+        let name_rest = match strtab.get(name..) {
+            Some(rest) => rest,
+            None if name == 0 => b"",
+            None => {
+                return Err(ArtifactError::Malformed {
+                    what: "ELF section name",
+                    offset: table_at,
+                })
+            }
+        };
+        let section = Section {
+            name_rest,
+            kind: le32(h, 4),
+            offset: le64(h, 0x18),
+            size: le64(h, 0x20),
+        };
+        if keep(&section) {
+            out.push(section);
+        }
     }
     Ok(out)
-}
-
-struct RawSection {
-    name: u32,
-    kind: u32,
-    offset: u64,
-    size: u64,
-    link: u32,
 }
 
 fn section_data<'a>(

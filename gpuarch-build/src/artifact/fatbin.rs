@@ -7,7 +7,10 @@
 //! `major u16 @0x1a`, `arch u32 @0x1c`, `flags u64 @0x28`) followed by `padded_size`
 //! payload bytes. Nothing here decompresses.
 
-use super::{elf, read_u16, read_u32, read_u64, ArtifactError, Compression, Entry, EntryKind};
+use super::{
+    elf, le16, le32, le64, read_u16, read_u32, read_u64, ArtifactError, Compression, Entry,
+    EntryKind, Found,
+};
 use crate::arch::{Arch, Cc, Variant};
 use crate::version::Version;
 
@@ -39,15 +42,15 @@ pub fn entries_in_fatbin(
     section: &str,
     first_container_index: usize,
 ) -> Result<Vec<Entry>, ArtifactError> {
-    let mut out = Vec::new();
+    let mut found = Found::default();
     let mut next = first_container_index;
     let place = Place {
         base: 0,
         member: None,
         section,
     };
-    parse_containers(bytes, &place, &mut next, &mut out)?;
-    Ok(out)
+    parse_containers(bytes, &place, &mut next, &mut found);
+    found.strict()
 }
 
 /// Where a run of containers sits: for offsets and the entries' labels.
@@ -59,15 +62,26 @@ pub(crate) struct Place<'a> {
 }
 
 /// Parses every container in `bytes`, numbering them from `*next_container` (which is
-/// left one past the last). Returns how many containers were found.
+/// left one past the last). A damaged container is recorded as a problem: the scan goes on
+/// past it where its size can be trusted, and stops where it cannot.
 pub(crate) fn parse_containers(
     bytes: &[u8],
     place: &Place<'_>,
     next_container: &mut usize,
-    out: &mut Vec<Entry>,
-) -> Result<usize, ArtifactError> {
+    out: &mut Found,
+) {
+    if let Err(problem) = scan_containers(bytes, place, next_container, out) {
+        out.problems.push(problem);
+    }
+}
+
+fn scan_containers(
+    bytes: &[u8],
+    place: &Place<'_>,
+    next_container: &mut usize,
+    out: &mut Found,
+) -> Result<(), ArtifactError> {
     let mut pos = 0usize;
-    let mut found = 0usize;
     while bytes.len() - pos >= 4 {
         if read_u32(bytes, pos, place.base, "fatbin magic")? != FATBIN_MAGIC {
             pos = pos.saturating_add(8).min(bytes.len());
@@ -104,16 +118,19 @@ pub(crate) fn parse_containers(
                 offset: at,
             })?;
         let container = *next_container;
-        parse_entries(&bytes[..end], start, container, place, out)?;
+        // A damaged entry ends this container's listing, not the file's: the container's
+        // own size says where the next one starts.
+        if let Err(problem) = parse_entries(&bytes[..end], start, container, place, out) {
+            out.problems.push(problem);
+        }
         *next_container += 1;
-        found += 1;
         // Containers start on 8-byte boundaries.
         pos = end
             .checked_add(7)
             .map_or(bytes.len(), |p| p & !7)
             .min(bytes.len());
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Parses the entries in `bytes[start..]` (which ends where the container ends).
@@ -122,7 +139,7 @@ fn parse_entries(
     start: usize,
     container: usize,
     place: &Place<'_>,
-    out: &mut Vec<Entry>,
+    out: &mut Found,
 ) -> Result<(), ArtifactError> {
     let base = place.base;
     let mut e = start;
@@ -134,13 +151,17 @@ fn parse_entries(
                 offset: at,
             });
         }
-        let kind = read_u16(bytes, e, base, "fatbin entry")?;
-        let header_size = read_u32(bytes, e + 4, base, "fatbin entry")?;
-        let padded_size = read_u64(bytes, e + 8, base, "fatbin entry")?;
-        let minor = read_u16(bytes, e + 0x18, base, "fatbin entry")?;
-        let major = read_u16(bytes, e + 0x1a, base, "fatbin entry")?;
-        let arch_number = read_u32(bytes, e + 0x1c, base, "fatbin entry")?;
-        let flags = read_u64(bytes, e + 0x28, base, "fatbin entry")?;
+        // Checked above: the 64-byte header lies in `bytes`.
+        let h = &bytes[e..e + ENTRY_HEADER_MIN];
+        let kind = le16(h, 0);
+        let header_size = le32(h, 4);
+        let padded_size = le64(h, 8);
+        let compressed_size = le32(h, 0x10);
+        let minor = le16(h, 0x18);
+        let major = le16(h, 0x1a);
+        let arch_number = le32(h, 0x1c);
+        let flags = le64(h, 0x28);
+        let uncompressed_size = le64(h, 0x38);
         let header_size = usize::try_from(header_size)
             .ok()
             .filter(|&h| h >= ENTRY_HEADER_MIN)
@@ -194,9 +215,10 @@ fn parse_entries(
                 }
                 EntryKind::Cubin => {
                     // The entry flags are authoritative for 'a'/'f' (CUDA 13); toolkits that
-                    // leave the flag clear still mark 'a' in the cubin's own header.
+                    // leave the flag clear still mark 'a' in the cubin's e_flags. Only the
+                    // ELF header is read: this runs for every cubin of every container.
                     if arch.variant == Variant::Plain && compression == Compression::None {
-                        if let Ok(inner) = elf::cubin_arch(payload) {
+                        if let Ok(inner) = elf::cubin_header_arch(payload) {
                             if inner.cc == arch.cc && inner.variant == Variant::Specific {
                                 arch.variant = Variant::Specific;
                             }
@@ -204,7 +226,12 @@ fn parse_entries(
                     }
                 }
             }
-            out.push(Entry {
+            // Compressed payloads are `compressed_size` bytes; stored ones fill the padding.
+            let stored = match compression {
+                Compression::None => payload.len() as u64,
+                _ => u64::from(compressed_size).min(payload.len() as u64),
+            };
+            out.entries.push(Entry {
                 kind,
                 arch,
                 ptx_isa,
@@ -213,6 +240,13 @@ fn parse_entries(
                 section: place.section.to_string(),
                 container,
                 offset: at,
+                payload_offset: base + payload_start as u64,
+                payload_size: stored,
+                uncompressed_size: match compression {
+                    Compression::None => stored,
+                    _ => uncompressed_size,
+                },
+                kernels: None,
             });
         }
         e = payload_end;
@@ -222,7 +256,7 @@ fn parse_entries(
 
 /// `sm_{arch}` plus `a` (flag 0x100000) or `f` (flag 0x200000).
 fn entry_arch(number: u32, flags: u64) -> Option<Arch> {
-    let cc = Cc::parse_number(&number.to_string())?;
+    let cc = Cc::from_number(number)?;
     let variant = if flags & FLAG_ARCH_SPECIFIC != 0 {
         Variant::Specific
     } else if flags & FLAG_FAMILY != 0 {

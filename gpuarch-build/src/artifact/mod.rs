@@ -7,20 +7,27 @@
 //! names: an `sm_100f` cubin is `sm_100f` here and `sm_100` in cuobjdump
 //! ([`Entry::cuobjdump_arch`] gives cuobjdump's spelling).
 //!
-//! Only headers are read; nothing is decompressed. Every read is bounds-checked: malformed
-//! input gives an [`ArtifactError`], never a panic.
+//! Only headers are read; nothing is decompressed here (the `decompress` feature's
+//! [`content`] does that on request). Every read is bounds-checked against the data:
+//! malformed input gives an [`ArtifactError`], never a panic, and no size read from a file
+//! is allocated before it is checked against the file's length. [`list`] reads past a
+//! damaged section, container or archive member and reports it beside what it found.
 
 mod archive;
+#[cfg(feature = "decompress")]
+pub mod content;
 mod elf;
 mod fatbin;
+#[cfg(feature = "wheel")]
+pub mod wheel;
 
 use std::fmt;
 
 use crate::arch::{Arch, Code, Variant};
 use crate::version::Version;
 
-pub use archive::inspect_archive;
-pub use elf::{cubin_arch, inspect_elf, EM_CUDA};
+pub use archive::{inspect_archive, thin_archive_members, AR_MAGIC, THIN_MAGIC};
+pub use elf::{cubin_arch, cubin_kernel_count, inspect_elf, EM_CUDA};
 pub use fatbin::{entries_in_fatbin, FATBIN_MAGIC};
 
 /// What an entry holds.
@@ -62,6 +69,16 @@ pub struct Entry {
     pub container: usize,
     /// The file offset of the entry header (of the ELF for a cubin; 0 for PTX text).
     pub offset: u64,
+    /// Where the stored payload (compressed or not) lies in the file, and its length.
+    pub payload_offset: u64,
+    pub payload_size: u64,
+    /// The payload's length once decompressed, as the fatbin entry header states it (not
+    /// yet checked against the data); equal to `payload_size` when uncompressed.
+    pub uncompressed_size: u64,
+    /// How many kernels the entry holds (`.entry` functions). Listing leaves it `None`;
+    /// [`count_kernels`] fills it for uncompressed entries, `content::fill_from_content`
+    /// for compressed ones.
+    pub kernels: Option<u32>,
 }
 
 impl Entry {
@@ -71,6 +88,12 @@ impl Entry {
             EntryKind::Cubin => Code::sass(self.arch),
             EntryKind::Ptx => Code::ptx(self.arch),
         }
+    }
+
+    /// The architecture as nvcc's `code=` spells real ones, for either kind: `sm_80`,
+    /// `sm_90a`, `sm_100f` (a PTX entry of `sm_90` holds `compute_90` PTX).
+    pub fn arch_name(&self) -> String {
+        format!("sm_{}", self.arch.number())
     }
 
     /// The architecture as `cuobjdump --list-elf --list-ptx` spells it in file names:
@@ -95,6 +118,14 @@ pub enum ArtifactError {
     Unsupported { what: &'static str, offset: u64 },
     /// Not a fatbin, ELF, archive or PTX text.
     NotAnArtifact,
+    /// A thin archive: its members are files of their own.
+    ThinArchive,
+    /// A zip archive without a `*.dist-info/WHEEL` member.
+    NotAWheel,
+    /// A compressed payload that does not decompress to what its header says.
+    Corrupt { what: &'static str, offset: u64 },
+    /// A member stored outside the file (a thin archive's) that could not be read.
+    MemberUnreadable { member: String, reason: String },
 }
 
 impl fmt::Display for ArtifactError {
@@ -112,31 +143,100 @@ impl fmt::Display for ArtifactError {
             ArtifactError::NotAnArtifact => {
                 write!(f, "not a fatbin, ELF file, static archive or PTX text")
             }
+            ArtifactError::ThinArchive => write!(
+                f,
+                "a thin archive: its members are separate files, read them from beside it"
+            ),
+            ArtifactError::NotAWheel => write!(
+                f,
+                "a zip archive without a *.dist-info/WHEEL member: not a Python wheel"
+            ),
+            ArtifactError::Corrupt { what, offset } => {
+                write!(f, "corrupt {what} at offset {offset:#x}")
+            }
+            ArtifactError::MemberUnreadable { member, reason } => {
+                write!(f, "member {member}: {reason}")
+            }
         }
     }
 }
 
 impl std::error::Error for ArtifactError {}
 
+/// What [`list`] found in a file: the entries it could read, and the damage it read past.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub entries: Vec<Entry>,
+    /// Damaged sections, containers or members that were skipped. The entries are still
+    /// what the file holds elsewhere.
+    pub problems: Vec<ArtifactError>,
+}
+
+/// The accumulator the readers share.
+pub(crate) type Found = Listing;
+
+impl Listing {
+    /// Adds the listing of a member (of a wheel or thin archive) read on its own: its
+    /// entries name the member (`member(inner)` for archive members inside it) and its
+    /// containers are numbered after the ones already here.
+    pub fn append_member(&mut self, member: &str, mut listing: Listing) {
+        let first = self
+            .entries
+            .iter()
+            .map(|e| e.container + 1)
+            .max()
+            .unwrap_or(0);
+        for entry in &mut listing.entries {
+            entry.member = Some(match entry.member.take() {
+                Some(inner) => format!("{member}({inner})"),
+                None => member.to_string(),
+            });
+            entry.container += first;
+        }
+        self.entries.append(&mut listing.entries);
+        self.problems.append(&mut listing.problems);
+    }
+
+    /// The entries, or the first problem: for callers that want all or nothing.
+    pub(crate) fn strict(self) -> Result<Vec<Entry>, ArtifactError> {
+        match self.problems.into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(self.entries),
+        }
+    }
+}
+
 /// Lists the GPU code in a file, recognised by its first bytes: a fatbin, an ELF file
 /// (cubin or host), a static archive, or PTX text (`.version` and `.target` directives).
-pub fn inspect(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
+/// Damage past the file's own header is reported in [`Listing::problems`] beside what
+/// could be read; an error means nothing could be. A file without GPU code is an empty
+/// listing, not an error. A thin archive is [`ArtifactError::ThinArchive`]: its members
+/// are other files ([`thin_archive_members`]).
+pub fn list(bytes: &[u8]) -> Result<Listing, ArtifactError> {
+    let mut found = Found::default();
     if bytes.len() >= 4 && read_u32(bytes, 0, 0, "magic")? == FATBIN_MAGIC {
-        return entries_in_fatbin(bytes, "", 0);
+        let mut next = 0;
+        let place = fatbin::Place {
+            base: 0,
+            member: None,
+            section: "",
+        };
+        fatbin::parse_containers(bytes, &place, &mut next, &mut found);
+    } else if bytes.starts_with(b"\x7fELF") {
+        elf::inspect_elf_in(bytes, 0, None, &mut 0, &mut found)?;
+    } else if bytes.starts_with(AR_MAGIC) {
+        archive::inspect_archive_in(bytes, 0, None, &mut 0, &mut found)?;
+    } else if bytes.starts_with(THIN_MAGIC) {
+        return Err(ArtifactError::ThinArchive);
+    } else {
+        found.entries.push(inspect_ptx(bytes)?);
     }
-    if bytes.starts_with(b"\x7fELF") {
-        return inspect_elf(bytes);
-    }
-    if bytes.starts_with(archive::AR_MAGIC) {
-        return inspect_archive(bytes);
-    }
-    if bytes.starts_with(b"!<thin>\n") {
-        return Err(ArtifactError::Unsupported {
-            what: "thin archive",
-            offset: 0,
-        });
-    }
-    inspect_ptx(bytes).map(|entry| vec![entry])
+    Ok(found)
+}
+
+/// [`list`], all or nothing: any damage is an error.
+pub fn inspect(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
+    list(bytes)?.strict()
 }
 
 /// Reads PTX text: `.version X.Y` and the first `sm_` name in `.target`.
@@ -155,7 +255,53 @@ pub fn inspect_ptx(bytes: &[u8]) -> Result<Entry, ArtifactError> {
         section: String::new(),
         container: 0,
         offset: 0,
+        payload_offset: 0,
+        payload_size: bytes.len() as u64,
+        uncompressed_size: bytes.len() as u64,
+        kernels: None,
     })
+}
+
+/// Counts the kernels of every uncompressed entry (reading each cubin's symbol table or
+/// each PTX text); `file` is the data the listing was made from. Listing itself skips this
+/// so the build gate reads headers only.
+pub fn count_kernels(file: &[u8], listing: &mut Listing) {
+    for entry in &mut listing.entries {
+        if entry.compression != Compression::None || entry.kernels.is_some() {
+            continue;
+        }
+        let start = usize::try_from(entry.payload_offset).ok();
+        let end = start.and_then(|s| s.checked_add(usize::try_from(entry.payload_size).ok()?));
+        let Some(payload) = start.zip(end).and_then(|(s, e)| file.get(s..e)) else {
+            continue;
+        };
+        entry.kernels = match entry.kind {
+            EntryKind::Cubin => elf::cubin_kernel_count(payload).ok(),
+            EntryKind::Ptx => Some(ptx_kernel_count(payload)),
+        };
+    }
+}
+
+/// How many `.entry` directives (kernels) PTX text declares; `.func`s are not kernels.
+pub(crate) fn ptx_kernel_count(bytes: &[u8]) -> u32 {
+    let mut count = 0u32;
+    for line in bytes.split(|&b| b == b'\n') {
+        let mut words = line
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty());
+        // `.entry name(` or `.visible .entry` / `.weak .entry` / `.extern .entry` (a
+        // declaration, not counted).
+        let first = words.next();
+        let second = words.next();
+        let is_entry = matches!(
+            (first, second),
+            (Some(b".entry"), _) | (Some(b".visible" | b".weak"), Some(b".entry"))
+        );
+        if is_entry {
+            count = count.saturating_add(1);
+        }
+    }
+    count
 }
 
 pub(crate) struct PtxHeader {
@@ -209,6 +355,30 @@ fn read_array<const N: usize>(
             what,
             offset: base.saturating_add(at as u64),
         })
+}
+
+/// Little-endian reads from a slice the caller has already bounds-checked (a header of
+/// known length): plain indexing, which stays cheap in the unoptimised builds that build
+/// scripts are.
+pub(crate) fn le16(h: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([h[at], h[at + 1]])
+}
+
+pub(crate) fn le32(h: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]])
+}
+
+pub(crate) fn le64(h: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes([
+        h[at],
+        h[at + 1],
+        h[at + 2],
+        h[at + 3],
+        h[at + 4],
+        h[at + 5],
+        h[at + 6],
+        h[at + 7],
+    ])
 }
 
 pub(crate) fn read_u16(

@@ -1,0 +1,117 @@
+//! Reading artifacts from disk: map the file, recognise wheels and thin archives, and hand
+//! the bytes to the library's readers. Everything here is I/O; the formats live in
+//! `gpuarch_build::artifact`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use gpuarch_build::artifact::{self, content, wheel, ArtifactError, Listing};
+
+/// A file's listing, or why it could not be read.
+pub struct FileListing {
+    pub path: PathBuf,
+    pub listing: Listing,
+}
+
+/// The bytes of a file: mapped where it has any (so only the pages read are loaded),
+/// empty otherwise (an empty file cannot be mapped).
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Empty,
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Empty => &[],
+        }
+    }
+}
+
+#[allow(unsafe_code)]
+fn map(path: &Path) -> Result<Bytes, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if meta.is_dir() {
+        return Err(format!(
+            "{shown} is a directory: pass the files in it (e.g. {shown}/*.so)"
+        ));
+    }
+    let file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if meta.len() == 0 {
+        return Ok(Bytes::Empty);
+    }
+    // SAFETY: the map is read-only and private to this process. If another process
+    // truncates the file while it is mapped, reads past the new end fault (SIGBUS); that
+    // is the accepted cost of not reading gigabytes that are never looked at.
+    let mapped =
+        unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("cannot map {shown}: {e}"))?;
+    Ok(Bytes::Mapped(mapped))
+}
+
+/// Lists the GPU code in the file at `path`: fatbin, ELF, archive (thin ones read their
+/// members from beside them), cubin, PTX, or Python wheel. PTX entries whose header
+/// omits the ISA are decompressed for it; `count_kernels` decompresses the compressed
+/// entries for their kernel counts too.
+pub fn list_file(path: &Path, count_kernels: bool) -> Result<FileListing, String> {
+    let bytes = map(path)?;
+    let shown = path.display();
+    let listing = if bytes.is_empty() {
+        return Err(format!("{shown} is empty"));
+    } else if wheel::is_zip(&bytes) {
+        wheel::list_wheel(&bytes, count_kernels).map_err(|e| format!("{shown}: {e}"))?
+    } else if bytes.starts_with(artifact::THIN_MAGIC) {
+        list_thin_archive(path, &bytes, count_kernels)?
+    } else {
+        let mut listing = artifact::list(&bytes).map_err(|e| format!("{shown}: {e}"))?;
+        if count_kernels {
+            artifact::count_kernels(&bytes, &mut listing);
+        }
+        content::fill_from_content(&bytes, &mut listing, count_kernels);
+        listing
+    };
+    Ok(FileListing {
+        path: path.to_path_buf(),
+        listing,
+    })
+}
+
+/// A thin archive's members are files named relative to the archive's folder.
+fn list_thin_archive(path: &Path, bytes: &[u8], count_kernels: bool) -> Result<Listing, String> {
+    let shown = path.display();
+    let members = artifact::thin_archive_members(bytes).map_err(|e| format!("{shown}: {e}"))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut out = Listing::default();
+    for member in members {
+        let member_path = dir.join(&member);
+        let member_bytes = match map(&member_path) {
+            Ok(b) => b,
+            Err(e) => {
+                out.problems.push(ArtifactError::MemberUnreadable {
+                    member: member.clone(),
+                    reason: e,
+                });
+                continue;
+            }
+        };
+        let mut listing = match artifact::list(&member_bytes) {
+            Ok(l) => l,
+            Err(ArtifactError::NotAnArtifact) => continue,
+            Err(e) => {
+                out.problems.push(ArtifactError::MemberUnreadable {
+                    member: member.clone(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        if count_kernels {
+            artifact::count_kernels(&member_bytes, &mut listing);
+        }
+        content::fill_from_content(&member_bytes, &mut listing, count_kernels);
+        out.append_member(&member, listing);
+    }
+    Ok(out)
+}
