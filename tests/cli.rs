@@ -2241,13 +2241,11 @@ fn verify_notes_ptx_whose_isa_cannot_be_read() {
 #[test]
 fn inspect_bad_input_is_an_error_not_a_panic() {
     let dir = TempDir::new("badinput");
-    let truncated = dir.write_bytes("truncated.o", &artifact_bytes("k.o")[..200]);
     let empty = dir.write_bytes("empty.o", b"");
     let zip = dir.write_bytes("notawheel.zip", b"PK\x03\x04 this is not really a zip");
     let sub = dir.path().join("a_directory");
     std::fs::create_dir_all(&sub).unwrap();
     for (path, says) in [
-        (truncated.as_str(), "truncated"),
         (empty.as_str(), "empty"),
         (zip.as_str(), "zip"),
         (sub.to_str().unwrap(), "directory"),
@@ -2263,6 +2261,20 @@ fn inspect_bad_input_is_an_error_not_a_panic() {
         let v = run(&["verify", path, "--gpu", "T4"]);
         assert_eq!(v.code, 2, "verify {path}: {v:#?}");
     }
+    // A file cut short loses its section headers (they come last): what is left is
+    // scanned, listed and the damage named; cuobjdump says "does not contain device code".
+    let object = artifact_bytes("k.o");
+    let cut = dir.write_bytes("cut.o", &object[..object.len() - 3000]);
+    let r = run(&["inspect", "--format", "json", &cut]).expect(0);
+    assert_eq!(r.json()["files"][0]["entries"].as_array().unwrap().len(), 4);
+    assert!(
+        r.stderr.contains("artifact-damaged") && r.stderr.contains("truncated"),
+        "{}",
+        r.stderr
+    );
+    let stub = dir.write_bytes("stub.o", &object[..200]);
+    let r = run(&["inspect", &stub]).expect(0);
+    assert!(r.stdout.contains("no GPU code") && r.stderr.contains("artifact-damaged"));
     // A valid ELF without GPU code is an answer: nothing to list.
     let host = run(&["inspect", "--format", "json", BIN]).expect(0).json();
     assert_eq!(host["files"][0]["entries"].as_array().unwrap().len(), 0);

@@ -329,7 +329,11 @@ impl Plan {
     /// the build with `cargo::error=` lines if a target cannot run the library or planned
     /// code is missing. `GPUARCH_SKIP_VERIFY=1` skips it (with a warning).
     pub fn verify_built_or_exit(&self, name: &str) {
-        println!("cargo::rerun-if-env-changed=GPUARCH_SKIP_VERIFY");
+        // nvcc reads these on every call and cc does not track them: a change must rerun
+        // the build (and this gate).
+        for var in ["GPUARCH_SKIP_VERIFY", "NVCC_APPEND_FLAGS", "NVCC_PREPEND_FLAGS"] {
+            println!("cargo::rerun-if-env-changed={var}");
+        }
         if std::env::var("GPUARCH_SKIP_VERIFY").is_ok_and(|v| v == "1") {
             println!("cargo::warning=gpuarch: GPUARCH_SKIP_VERIFY=1: the built library was not checked against the plan");
             return;

@@ -286,13 +286,29 @@ fn compare_with_plan(
     entries: &[Entry],
     planned: &CodeSet,
 ) -> (Vec<Missing>, Vec<Extra>) {
+    // A device-link object (`nvcc -dlink`, which cc runs for CUDA builds) holds a
+    // container of cubins only: planned PTX is looked for in the containers that hold
+    // PTX, and is missing everywhere when none does.
+    let with_ptx = containers
+        .iter()
+        .filter(|c| c.codes.iter().any(|code| code.kind == CodeKind::Ptx))
+        .count();
     let missing = planned
         .iter()
         .filter_map(|code| {
-            let lacking = containers
-                .iter()
-                .filter(|c| !c.codes.contains(code))
-                .count();
+            let lacking = match code.kind {
+                CodeKind::Sass => containers
+                    .iter()
+                    .filter(|c| !c.codes.contains(code))
+                    .count(),
+                CodeKind::Ptx if with_ptx == 0 => containers.len(),
+                CodeKind::Ptx => containers
+                    .iter()
+                    .filter(|c| {
+                        !c.codes.contains(code) && c.codes.iter().any(|x| x.kind == CodeKind::Ptx)
+                    })
+                    .count(),
+            };
             (lacking > 0 || containers.is_empty()).then_some(Missing {
                 code,
                 lacking: lacking.max(usize::from(containers.is_empty())),
@@ -419,12 +435,28 @@ mod tests {
             entry("sm_80", 0, None),
             entry("sm_90", 0, None),
             entry("sm_75", 0, None),
+            entry("compute_80", 0, Some("8.8")),
             entry("sm_80", 1, None),
             entry("sm_90", 1, None),
             entry("compute_90", 1, Some("8.8")),
         ];
         let cs = containers("lib.so", &entries);
         let (missing, extra) = compare_with_plan(&cs, &entries, &planned);
+        // A device-link container (cubins only) is not asked for PTX.
+        let dlink = [
+            entry("sm_80", 0, None),
+            entry("sm_90", 0, None),
+            entry("compute_90", 0, Some("8.8")),
+            entry("sm_80", 1, None),
+            entry("sm_90", 1, None),
+        ];
+        let (none, _) = compare_with_plan(&containers("lib.a", &dlink), &dlink, &planned);
+        assert!(none.is_empty(), "{none:?}");
+        // Without PTX anywhere, the planned PTX is missing from every container.
+        let no_ptx = [entry("sm_80", 0, None), entry("sm_90", 0, None)];
+        let (all, _) = compare_with_plan(&containers("lib.a", &no_ptx), &no_ptx, &planned);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].lacking, 1);
         assert_eq!(
             missing,
             vec![Missing {
@@ -434,10 +466,16 @@ mod tests {
         );
         assert_eq!(
             extra,
-            vec![Extra {
-                code: Code::sass(Arch::plain(Cc::parse_dotted("7.5").unwrap())),
-                bytes: 1000
-            }]
+            vec![
+                Extra {
+                    code: Code::sass(Arch::plain(Cc::parse_dotted("7.5").unwrap())),
+                    bytes: 1000
+                },
+                Extra {
+                    code: Code::parse("compute_80").unwrap(),
+                    bytes: 1000
+                }
+            ]
         );
     }
 }

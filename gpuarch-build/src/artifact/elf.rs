@@ -73,9 +73,25 @@ pub(crate) fn inspect_elf_in(
         return Ok(());
     }
     let relocatable = header.kind == ET_REL;
-    let sections = sections(bytes, &header, base, |s| {
+    let found = sections(bytes, &header, base, |s| {
         s.kind != SHT_NOBITS && (s.is(b".nv_fatbin") || (relocatable && s.is(b"__nv_relfatbin")))
-    })?;
+    });
+    let sections = match found {
+        Ok(sections) => sections,
+        // A file cut short loses its section headers first (they come last): say so, and
+        // scan what is left for containers, as for a file without section headers.
+        Err(problem @ ArtifactError::Truncated { .. }) => {
+            out.problems.push(problem);
+            let place = Place {
+                base,
+                member,
+                section: "",
+            };
+            parse_containers(bytes, &place, next_container, out);
+            return Ok(());
+        }
+        Err(problem) => return Err(problem),
+    };
     for section in &sections {
         let data = match section_data(bytes, section, base) {
             Ok(data) => data,

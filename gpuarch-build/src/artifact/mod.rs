@@ -778,6 +778,45 @@ mod tests {
         assert!(inspect(b"!<thin>\n").is_err());
     }
 
+    #[test]
+    fn list_reads_past_damage_and_names_it() {
+        let (_, object, _) = fixture!("k.o");
+        // Cut short: the section headers are gone, the fatbin is still there.
+        let cut = &object[..object.len() - 3000];
+        let listing = list(cut).unwrap();
+        assert_eq!(listing.entries.len(), 4);
+        assert!(matches!(
+            listing.problems[..],
+            [ArtifactError::Truncated { .. }]
+        ));
+        assert!(inspect(cut).is_err(), "inspect is all or nothing");
+        // Two containers, the second with an entry whose size runs past its container.
+        let (_, fatbin, _) = fixture!("multi_none.fatbin");
+        let mut two = fatbin.to_vec();
+        two.extend_from_slice(fatbin);
+        let second_entry = fatbin.len() + 16;
+        two[second_entry + 8..second_entry + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        let listing = list(&two).unwrap();
+        assert_eq!(listing.entries.len(), 4, "the first container is intact");
+        assert_eq!(listing.problems.len(), 1);
+        // Counting kernels is a separate pass, over uncompressed entries only.
+        let mut listing = list(fatbin).unwrap();
+        assert!(listing.entries.iter().all(|e| e.kernels.is_none()));
+        count_kernels(fatbin, &mut listing);
+        assert!(listing.entries.iter().all(|e| e.kernels == Some(1)));
+    }
+
+    /// Everything a caller may do with a damaged file: list it, count kernels and, with
+    /// the feature, decompress every entry.
+    fn exercise(bytes: &[u8]) {
+        let _ = inspect(bytes);
+        if let Ok(mut listing) = list(bytes) {
+            count_kernels(bytes, &mut listing);
+            #[cfg(feature = "decompress")]
+            content::fill_from_content(bytes, &mut listing, true);
+        }
+    }
+
     /// Every prefix and many single-byte corruptions of every fixture: results vary, but
     /// nothing panics.
     #[test]
@@ -791,14 +830,14 @@ mod tests {
         };
         for (_, bytes, _) in fixtures() {
             for len in (0..bytes.len()).step_by(3) {
-                let _ = inspect(&bytes[..len]);
+                exercise(&bytes[..len]);
             }
             let mut copy = bytes.to_vec();
             for _ in 0..3000 {
                 let at = (next() as usize) % copy.len();
                 let old = copy[at];
                 copy[at] = next() as u8;
-                let _ = inspect(&copy);
+                exercise(&copy);
                 if next() % 4 != 0 {
                     copy[at] = old;
                 }
