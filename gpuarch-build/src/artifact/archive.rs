@@ -50,28 +50,9 @@ fn walk_members(
     let mut pos = AR_MAGIC.len();
     while pos < bytes.len() {
         let at = base + pos as u64;
-        let rest = &bytes[pos..];
-        if rest.len() < MEMBER_HEADER_LEN {
-            // Tolerate trailing padding newlines.
-            if rest.iter().all(|&b| b == b'\n') {
-                break;
-            }
-            return Err(ArtifactError::Truncated {
-                what: "archive member header",
-                offset: at,
-            });
-        }
-        let header = &rest[..MEMBER_HEADER_LEN];
-        if &header[58..60] != b"`\n" {
-            return Err(ArtifactError::Malformed {
-                what: "archive member header",
-                offset: at,
-            });
-        }
-        let size = parse_decimal(&header[48..58]).ok_or(ArtifactError::Malformed {
-            what: "archive member size",
-            offset: at + 48,
-        })?;
+        let Some((header, size)) = member_header(bytes, pos, base)? else {
+            break;
+        };
         let data_start = pos + MEMBER_HEADER_LEN;
         let data_end = data_start
             .checked_add(size)
@@ -151,27 +132,9 @@ pub fn thin_archive_members(bytes: &[u8]) -> Result<Vec<String>, ArtifactError> 
     let mut pos = THIN_MAGIC.len();
     while pos < bytes.len() {
         let at = pos as u64;
-        let rest = &bytes[pos..];
-        if rest.len() < MEMBER_HEADER_LEN {
-            if rest.iter().all(|&b| b == b'\n') {
-                break;
-            }
-            return Err(ArtifactError::Truncated {
-                what: "archive member header",
-                offset: at,
-            });
-        }
-        let header = &rest[..MEMBER_HEADER_LEN];
-        if &header[58..60] != b"`\n" {
-            return Err(ArtifactError::Malformed {
-                what: "archive member header",
-                offset: at,
-            });
-        }
-        let size = parse_decimal(&header[48..58]).ok_or(ArtifactError::Malformed {
-            what: "archive member size",
-            offset: at + 48,
-        })?;
+        let Some((header, size)) = member_header(bytes, pos, 0)? else {
+            break;
+        };
         let raw_name = trim_spaces(&header[..16]);
         // Only the symbol table and the name table are stored in a thin archive.
         let stored = raw_name == b"/" || raw_name == b"/SYM64/" || raw_name == b"//";
@@ -209,6 +172,38 @@ pub fn thin_archive_members(bytes: &[u8]) -> Result<Vec<String>, ArtifactError> 
         pos = data_end + (data_end & 1);
     }
     Ok(members)
+}
+
+/// The 60-byte member header at `pos` and the member's size; `None` at the end (trailing
+/// padding newlines are tolerated). The size is not yet checked against the data.
+fn member_header(
+    bytes: &[u8],
+    pos: usize,
+    base: u64,
+) -> Result<Option<(&[u8], usize)>, ArtifactError> {
+    let at = base + pos as u64;
+    let rest = &bytes[pos..];
+    if rest.len() < MEMBER_HEADER_LEN {
+        if rest.iter().all(|&b| b == b'\n') {
+            return Ok(None);
+        }
+        return Err(ArtifactError::Truncated {
+            what: "archive member header",
+            offset: at,
+        });
+    }
+    let header = &rest[..MEMBER_HEADER_LEN];
+    if &header[58..60] != b"`\n" {
+        return Err(ArtifactError::Malformed {
+            what: "archive member header",
+            offset: at,
+        });
+    }
+    let size = parse_decimal(&header[48..58]).ok_or(ArtifactError::Malformed {
+        what: "archive member size",
+        offset: at + 48,
+    })?;
+    Ok(Some((header, size)))
 }
 
 fn trim_spaces(field: &[u8]) -> &[u8] {

@@ -106,13 +106,7 @@ mod tests {
     use super::*;
     use crate::artifact::list;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../tests/fixtures/artifacts/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(path).unwrap()
-    }
+    use crate::artifact::tests::fixture_bytes as fixture;
 
     #[test]
     fn compressed_entries_decompress_to_what_the_uncompressed_build_holds() {

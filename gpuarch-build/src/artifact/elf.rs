@@ -62,14 +62,17 @@ pub(crate) fn inspect_elf_in(
         });
         return Ok(());
     }
-    if header.shoff == 0 {
-        // No section headers (stripped of them): scan for containers.
+    // Without section headers (stripped of them, or cut off): scan for containers.
+    let scan = |next_container: &mut usize, out: &mut Found| {
         let place = Place {
             base,
             member,
             section: "",
         };
         parse_containers(bytes, &place, next_container, out);
+    };
+    if header.shoff == 0 {
+        scan(next_container, out);
         return Ok(());
     }
     let relocatable = header.kind == ET_REL;
@@ -82,12 +85,7 @@ pub(crate) fn inspect_elf_in(
         // scan what is left for containers, as for a file without section headers.
         Err(problem @ ArtifactError::Truncated { .. }) => {
             out.problems.push(problem);
-            let place = Place {
-                base,
-                member,
-                section: "",
-            };
-            parse_containers(bytes, &place, next_container, out);
+            scan(next_container, out);
             return Ok(());
         }
         Err(problem) => return Err(problem),

@@ -409,8 +409,17 @@ pub(crate) fn read_u64(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A file of tests/fixtures/artifacts (made by nvcc; see regenerate.sh there).
+    pub(crate) fn fixture_bytes(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/../tests/fixtures/artifacts/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).unwrap()
+    }
     use crate::arch::{Cc, CodeKind};
 
     macro_rules! fixture {

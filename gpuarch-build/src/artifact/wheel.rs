@@ -84,13 +84,7 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../tests/fixtures/artifacts/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(path).unwrap()
-    }
+    use crate::artifact::tests::fixture_bytes as fixture;
 
     fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
         let mut buf = Cursor::new(Vec::new());
