@@ -81,19 +81,8 @@ fn walk_members(
             data = &data[len..];
             data_at += len as u64;
             Some(name.to_vec())
-        } else if let Some(index) = raw_name.strip_prefix(b"/") {
-            let index = parse_decimal(index)
-                .filter(|&i| i < long_names.len())
-                .ok_or(ArtifactError::Malformed {
-                    what: "archive long member name",
-                    offset: at,
-                })?;
-            let name = &long_names[index..];
-            let end = name.iter().position(|&b| b == b'\n').unwrap_or(name.len());
-            let name = &name[..end];
-            Some(name.strip_suffix(b"/").unwrap_or(name).to_vec())
         } else {
-            Some(raw_name.strip_suffix(b"/").unwrap_or(raw_name).to_vec())
+            Some(member_name(raw_name, long_names, at)?.to_vec())
         };
         if let Some(name) = name {
             let name = String::from_utf8_lossy(&name);
@@ -153,20 +142,7 @@ pub fn thin_archive_members(bytes: &[u8]) -> Result<Vec<String>, ArtifactError> 
         if raw_name == b"//" {
             long_names = &bytes[data_start..data_end];
         } else if !stored {
-            let name = match raw_name.strip_prefix(b"/") {
-                Some(index) => {
-                    let index = parse_decimal(index)
-                        .filter(|&i| i < long_names.len())
-                        .ok_or(ArtifactError::Malformed {
-                            what: "thin archive member name",
-                            offset: at,
-                        })?;
-                    let name = &long_names[index..];
-                    &name[..name.iter().position(|&b| b == b'\n').unwrap_or(name.len())]
-                }
-                None => raw_name,
-            };
-            let name = name.strip_suffix(b"/").unwrap_or(name);
+            let name = member_name(raw_name, long_names, at)?;
             members.push(String::from_utf8_lossy(name).into_owned());
         }
         pos = data_end + (data_end & 1);
@@ -204,6 +180,29 @@ fn member_header(
         offset: at + 48,
     })?;
     Ok(Some((header, size)))
+}
+
+/// A GNU member name: `name/` in the header, or `/N`, an offset into the `//` table of
+/// long names (each ended by `/\n`).
+fn member_name<'a>(
+    raw_name: &'a [u8],
+    long_names: &'a [u8],
+    at: u64,
+) -> Result<&'a [u8], ArtifactError> {
+    let name = match raw_name.strip_prefix(b"/") {
+        Some(index) => {
+            let index = parse_decimal(index)
+                .filter(|&i| i < long_names.len())
+                .ok_or(ArtifactError::Malformed {
+                    what: "archive long member name",
+                    offset: at,
+                })?;
+            let name = &long_names[index..];
+            &name[..name.iter().position(|&b| b == b'\n').unwrap_or(name.len())]
+        }
+        None => raw_name,
+    };
+    Ok(name.strip_suffix(b"/").unwrap_or(name))
 }
 
 fn trim_spaces(field: &[u8]) -> &[u8] {
