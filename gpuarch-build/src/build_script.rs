@@ -331,7 +331,11 @@ impl Plan {
     pub fn verify_built_or_exit(&self, name: &str) {
         // nvcc reads these on every call and cc does not track them: a change must rerun
         // the build (and this gate).
-        for var in ["GPUARCH_SKIP_VERIFY", "NVCC_APPEND_FLAGS", "NVCC_PREPEND_FLAGS"] {
+        for var in [
+            "GPUARCH_SKIP_VERIFY",
+            "NVCC_APPEND_FLAGS",
+            "NVCC_PREPEND_FLAGS",
+        ] {
             println!("cargo::rerun-if-env-changed={var}");
         }
         if std::env::var("GPUARCH_SKIP_VERIFY").is_ok_and(|v| v == "1") {

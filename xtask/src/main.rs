@@ -3,12 +3,18 @@
 //! - `codegen [--check]`: turn `gpuarch-build/data/*.toml` into `src/catalog/generated.rs`.
 //! - `verify-toolkits [--all | VERSION...]`: check `toolkits.toml` against NVIDIA's compilers on PyPI.
 //! - `bench [plan|build-script|compile|all]`: the timed benchmarks quoted in the README.
+//! - `bench inspect [--runs N] [--cuobjdump PATH] [--gpuarch PATH] [--large]`: `cargo gpuarch
+//!   inspect` and `verify` against `cuobjdump --list-elf --list-ptx` on libcurand.so.10.
 //! - `bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH]`: a real nvcc 13.x from PyPI;
 //!   compile time and object size of the example kernel with the plan against `-arch=all`.
+//! - `toolkit install <ptxas X.Y.Z | nvcc [X.Y.Z] | cuobjdump [X.Y.Z]>`: NVIDIA's compilers
+//!   from PyPI into the toolkit cache; prints the binary (CUDA_HOME for nvcc).
 
 mod bench;
+mod bench_inspect;
 mod bench_nvcc;
 mod codegen;
+mod toolkits;
 mod verify_toolkits;
 
 use std::path::PathBuf;
@@ -18,10 +24,14 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(&args[1..]),
         Some("verify-toolkits") => verify_toolkits::run(&args[1..]),
+        Some("bench") if args.get(1).map(String::as_str) == Some("inspect") => {
+            bench_inspect::run(&args[2..])
+        }
         Some("bench") => bench::run(&args[1..]),
         Some("bench-nvcc") => bench_nvcc::run(&args[1..]),
+        Some("toolkit") => toolkits::run(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | bench [plan|build-script|compile|all] | bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH]>"
+            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | bench [plan|build-script|compile|all] | bench inspect [--runs N] [--cuobjdump PATH] [--gpuarch PATH] [--large] | bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH] | toolkit install <ptxas X.Y.Z | nvcc [X.Y.Z] | cuobjdump [X.Y.Z]>>"
         )),
     };
     if let Err(err) = result {

@@ -1,46 +1,32 @@
 //! `cargo xtask verify-toolkits [--all | VERSION...]`: check `toolkits.toml` against the
 //! compilers NVIDIA publishes on PyPI.
 //!
-//! For each release it downloads the nvcc wheel (cached), extracts `ptxas`, and compares
-//! what that `ptxas` really accepts (`--gpu-name` values, highest PTX `.version`) with the
-//! `[[toolkit]]` row of the release's `major.minor`.
+//! For each release it installs that release's `ptxas` (as `cargo xtask toolkit install
+//! ptxas X.Y.Z` does, cached), and compares what it really accepts (`--gpu-name` values,
+//! highest PTX `.version`) with the `[[toolkit]]` row of the release's `major.minor`.
+//! Without a version it checks [`DEFAULT_RELEASES`], a few per major; `--all` checks every
+//! release the catalog lists in `pypi_nvcc`.
 //!
 //! Environment:
 //! - `GPUARCH_TOOLKIT_CACHE`: where wheels and extracted `ptxas` binaries live
-//!   (default `<workspace>/.cache/toolkits`).
+//!   (default `<workspace>/.cache/toolkits`; see `toolkits.rs`).
 //! - `GPUARCH_REQUIRE_NETWORK=1`: treat "cannot reach the package index" as a failure
 //!   instead of a skip (for CI jobs that are meant to have the network).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::Deserialize;
 
-/// A few releases per major, checked when no version is named: enough to catch a wrong
-/// row without downloading every wheel.
-const DEFAULT_RELEASES: &[&str] = &[
-    "11.8.89", "12.4.131", "12.8.93", "12.9.86", "13.0.88", "13.5.37",
-];
+use crate::toolkits::{combined, offline_reason, Cache};
 
-/// Fragments of pip's output that mean "the index could not be reached", as opposed to
-/// "the index answered and has no such version".
-const NETWORK_ERRORS: &[&str] = &[
-    "NewConnectionError",
-    "NameResolutionError",
-    "Failed to resolve",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "ProxyError",
-    "SSLError",
-    "Max retries exceeded",
-    "connection broken",
-    "Connection refused",
-    "Network is unreachable",
-    "Temporary failure in name resolution",
-    "Name or service not known",
-    "No route to host",
+/// A few releases per major, checked when no version is named: enough to catch a wrong
+/// row without downloading every wheel. The first and last of each major on PyPI, and the
+/// releases that added targets (12.8: sm_100/sm_120, 12.9: `f`, 13.0: the sm_75 floor).
+pub const DEFAULT_RELEASES: &[&str] = &[
+    "11.7.99", "11.8.89", "12.0.76", "12.4.131", "12.8.93", "12.9.86", "13.0.88", "13.5.37",
 ];
 
 #[derive(Deserialize)]
@@ -75,11 +61,6 @@ enum Outcome {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    // The wheels are manylinux x86_64: their ptxas only runs there.
-    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
-        bail!("verify-toolkits runs NVIDIA's Linux x86_64 ptxas, so it needs a Linux x86_64 host");
-    }
-
     let root = crate::workspace_root();
     let catalog_path = root.join("gpuarch-build/data/toolkits.toml");
     let text = std::fs::read_to_string(&catalog_path)
@@ -88,19 +69,13 @@ pub fn run(args: &[String]) -> Result<()> {
         toml::from_str(&text).with_context(|| format!("parsing {}", catalog_path.display()))?;
 
     let releases = select_releases(args, &catalog)?;
-    let cache = match std::env::var_os("GPUARCH_TOOLKIT_CACHE") {
-        Some(dir) => PathBuf::from(dir),
-        None => root.join(".cache/toolkits"),
-    };
-    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+    let mut cache = Cache::from_env()?;
     let require_network = std::env::var("GPUARCH_REQUIRE_NETWORK").is_ok_and(|v| v == "1");
 
     let (mut agree, mut disagree, mut skipped) = (0, 0, 0);
-    // Once the index is known to be unreachable, later releases skip at once instead of
-    // waiting through pip's retries again.
-    let mut unreachable: Option<String> = None;
     for release in &releases {
-        let outcome = verify_release(release, &catalog, &cache, &mut unreachable);
+        // Once the index proves unreachable, the cache fails later downloads at once.
+        let outcome = verify_release(release, &catalog, &mut cache);
         match outcome {
             Ok(Outcome::Agrees(summary)) => {
                 agree += 1;
@@ -171,12 +146,7 @@ fn select_releases(args: &[String], catalog: &Catalog) -> Result<Vec<String>> {
     Ok(releases)
 }
 
-fn verify_release(
-    release: &str,
-    catalog: &Catalog,
-    cache: &Path,
-    unreachable: &mut Option<String>,
-) -> Result<Outcome> {
+fn verify_release(release: &str, catalog: &Catalog, cache: &mut Cache) -> Result<Outcome> {
     let minor = major_minor(release);
     let row = catalog
         .toolkit
@@ -184,24 +154,15 @@ fn verify_release(
         .find(|t| t.version == minor)
         .with_context(|| format!("toolkits.toml has no [[toolkit]] row for {minor}"))?;
 
-    let package = package_for(release)?;
-    let wheel = match find_wheel(cache, package, release)? {
-        Some(wheel) => wheel,
-        None => {
-            if let Some(reason) = unreachable {
-                return Ok(Outcome::Skipped(reason.clone()));
-            }
-            match download_wheel(cache, package, release)? {
-                Ok(wheel) => wheel,
-                Err(reason) => {
-                    *unreachable = Some(reason.clone());
-                    return Ok(Outcome::Skipped(reason));
-                }
-            }
-        }
+    // `ptxas` checks the binary's --version against the release.
+    let ptxas = match cache.ptxas(release) {
+        Ok(ptxas) => ptxas,
+        Err(err) => match offline_reason(&err) {
+            Some(reason) => return Ok(Outcome::Skipped(reason.to_string())),
+            None => return Err(err),
+        },
     };
-    let ptxas = extract_ptxas(cache, &wheel, package, release)?;
-    let measured = measure(&ptxas, release, &row.ptx_isa)?;
+    let measured = measure(&ptxas, &row.ptx_isa)?;
 
     let mut diffs = compare("sm", &row.real_targets, &measured.real);
     diffs.extend(compare("compute", &row.virtual_targets, &measured.virtual_));
@@ -238,170 +199,7 @@ fn major_minor(release: &str) -> String {
     release.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
-/// NVIDIA renamed the package for CUDA 13: `-cu11`/`-cu12` suffixes before, none after.
-fn package_for(release: &str) -> Result<&'static str> {
-    Ok(match release.split('.').next() {
-        Some("11") => "nvidia-cuda-nvcc-cu11",
-        Some("12") => "nvidia-cuda-nvcc-cu12",
-        Some("13") => "nvidia-cuda-nvcc",
-        _ => bail!("no known PyPI nvcc package for CUDA {release}"),
-    })
-}
-
-/// The cached wheel of `package==release`, if one was downloaded before. Wheel file names
-/// spell the distribution with underscores and carry platform tags after the version.
-fn find_wheel(cache: &Path, package: &str, release: &str) -> Result<Option<PathBuf>> {
-    let prefix = format!("{}-{release}-", package.replace('-', "_"));
-    let mut found: Vec<PathBuf> = Vec::new();
-    for entry in std::fs::read_dir(cache).with_context(|| format!("listing {}", cache.display()))? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if name.starts_with(&prefix) && name.ends_with(".whl") {
-            found.push(path);
-        }
-    }
-    found.sort();
-    Ok(found.into_iter().next())
-}
-
-/// Downloads the wheel with pip. The inner `Err` carries pip's reason when the index could
-/// not be reached (a skip, not a failure); the outer one any other failure.
-fn download_wheel(
-    cache: &Path,
-    package: &str,
-    release: &str,
-) -> Result<std::result::Result<PathBuf, String>> {
-    eprintln!(
-        "  downloading {package}=={release} into {}",
-        cache.display()
-    );
-    let output = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--platform", "manylinux2014_x86_64"])
-        .args(["--platform", "manylinux_2_27_x86_64"])
-        .args(["--platform", "manylinux_2_28_x86_64"])
-        .args(["--platform", "manylinux1_x86_64"])
-        .args([
-            "--python-version",
-            "3.11",
-            "--disable-pip-version-check",
-            "-d",
-        ])
-        .arg(cache)
-        .arg(format!("{package}=={release}"))
-        .output()
-        .context("running python3 -m pip (is python3 with pip installed?)")?;
-    let log = combined(&output);
-    if !output.status.success() {
-        if let Some(line) = log
-            .lines()
-            .find(|l| NETWORK_ERRORS.iter().any(|e| l.contains(e)))
-        {
-            return Ok(Err(network_reason(line)));
-        }
-        let reason = log
-            .lines()
-            .find(|l| l.starts_with("ERROR:"))
-            .or_else(|| log.lines().rev().find(|l| !l.trim().is_empty()))
-            .unwrap_or("no output");
-        bail!(
-            "pip download {package}=={release} failed ({}): {}",
-            output.status,
-            reason.trim()
-        );
-    }
-    match find_wheel(cache, package, release)? {
-        Some(wheel) => Ok(Ok(wheel)),
-        None => bail!(
-            "pip download {package}=={release} succeeded but left no wheel in {}",
-            cache.display()
-        ),
-    }
-}
-
-/// The readable core of pip's retry warning: it wraps the reason ("Failed to establish a
-/// new connection: [Errno 111] Connection refused") in urllib3 reprs and a URL.
-fn network_reason(line: &str) -> String {
-    const CORES: &[&str] = &["Failed to establish a new connection", "Failed to resolve"];
-    let start = CORES.iter().filter_map(|c| line.find(c)).min().unwrap_or(0);
-    let core = &line[start..];
-    let end = ["')", "\")", "': /"]
-        .iter()
-        .filter_map(|e| core.find(e))
-        .min()
-        .unwrap_or(core.len());
-    core[..end].trim().to_string()
-}
-
-/// Extracts `.../bin/ptxas` from the wheel into `<cache>/ptxas/<package>-<release>/ptxas`,
-/// once. Wheels are zip files; python3's zipfile is used because it is always there.
-fn extract_ptxas(cache: &Path, wheel: &Path, package: &str, release: &str) -> Result<PathBuf> {
-    let dir = cache.join("ptxas").join(format!("{package}-{release}"));
-    let ptxas = dir.join("ptxas");
-    if ptxas.is_file() {
-        return Ok(ptxas);
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    // cu11/cu12 wheels hold nvidia/cuda_nvcc/bin/ptxas, 13.x ones nvidia/cu13/bin/ptxas:
-    // take the one member named bin/ptxas. Written to a temporary name and renamed, so an
-    // interrupted run never leaves a truncated binary that a later run would trust.
-    const SCRIPT: &str = r#"
-import shutil, sys, zipfile
-wheel, dest = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(wheel) as z:
-    names = [n for n in z.namelist() if n.endswith("/bin/ptxas")]
-    if len(names) != 1:
-        sys.exit("expected one */bin/ptxas in the wheel, found %r" % names)
-    with z.open(names[0]) as src, open(dest, "wb") as out:
-        shutil.copyfileobj(src, out)
-"#;
-    let partial = dir.join("ptxas.partial");
-    let output = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .arg(wheel)
-        .arg(&partial)
-        .output()
-        .context("running python3 to unzip the wheel")?;
-    ensure!(
-        output.status.success(),
-        "extracting ptxas from {} failed: {}",
-        wheel.display(),
-        combined(&output).trim()
-    );
-    make_executable(&partial)?;
-    std::fs::rename(&partial, &ptxas)
-        .with_context(|| format!("moving {} into place", partial.display()))?;
-    Ok(ptxas)
-}
-
-#[cfg(unix)]
-fn make_executable(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("chmod +x {}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn make_executable(_path: &Path) -> Result<()> {
-    Ok(())
-}
-
-fn measure(ptxas: &Path, release: &str, catalog_isa: &str) -> Result<Measured> {
-    // The version check guards against a stale or mislabelled cache entry.
-    let version = run_ptxas(ptxas, &["--version"])?;
-    ensure!(
-        combined(&version).contains(&format!(", V{release}")),
-        "{} is not ptxas {release}: --version says {:?}",
-        ptxas.display(),
-        combined(&version)
-            .lines()
-            .find(|l| l.contains("release"))
-            .unwrap_or("nothing")
-    );
-
+fn measure(ptxas: &Path, catalog_isa: &str) -> Result<Measured> {
     let help = run_ptxas(ptxas, &["--help"])?;
     ensure!(
         help.status.success(),
@@ -546,12 +344,6 @@ fn sorted<'a>(targets: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
     out
 }
 
-fn combined(output: &Output) -> String {
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,28 +386,31 @@ mod tests {
     }
 
     #[test]
-    fn shortens_pip_network_errors() {
-        let refused =
-            "WARNING: Retrying (Retry(total=4, connect=None)) after connection broken by \
-            'NewConnectionError('<pip._vendor.urllib3.connection.HTTPConnection object at 0x7f>: \
-            Failed to establish a new connection: [Errno 111] Connection refused')': /simple/x/";
-        assert_eq!(
-            network_reason(refused),
-            "Failed to establish a new connection: [Errno 111] Connection refused"
-        );
-        let dns = "WARNING: Retrying (Retry(total=4)) after connection broken by 'NameResolutionError(\"<x>: \
-            Failed to resolve 'pypi.org' ([Errno -3] Temporary failure in name resolution)\")': /simple/x/";
-        assert_eq!(
-            network_reason(dns),
-            "Failed to resolve 'pypi.org' ([Errno -3] Temporary failure in name resolution)"
-        );
+    fn default_releases_are_catalogued_and_span_every_major() {
+        let path = crate::workspace_root().join("gpuarch-build/data/toolkits.toml");
+        let catalog: Catalog = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let listed: BTreeSet<&str> = catalog
+            .toolkit
+            .iter()
+            .flat_map(|t| t.pypi_nvcc.iter().map(String::as_str))
+            .collect();
+        for release in DEFAULT_RELEASES {
+            assert!(
+                listed.contains(release),
+                "{release} is in no pypi_nvcc list"
+            );
+        }
+        for major in ["11.", "12.", "13."] {
+            let count = DEFAULT_RELEASES
+                .iter()
+                .filter(|r| r.starts_with(major))
+                .count();
+            assert!(count >= 2, "only {count} default release(s) of {major}x");
+        }
     }
 
     #[test]
-    fn release_to_row_and_package() {
+    fn release_to_row() {
         assert_eq!(major_minor("12.4.131"), "12.4");
-        assert_eq!(package_for("13.0.88").unwrap(), "nvidia-cuda-nvcc");
-        assert_eq!(package_for("11.8.89").unwrap(), "nvidia-cuda-nvcc-cu11");
-        assert!(package_for("10.2.89").is_err());
     }
 }
