@@ -479,6 +479,14 @@ struct Trigger {
 
 const CHECK_TRIGGERS: &[Trigger] = &[
     Trigger {
+        code: "no-image",
+        args: &["image", "--gpu", "Tesla K80", "--min-driver", "470.42.01"],
+        exit: 1,
+        level: "error",
+        mentions: &["deleted", "525.60.13"],
+        manifest: None,
+    },
+    Trigger {
         code: "artifact-missing-planned",
         args: &[
             "verify",
@@ -734,7 +742,7 @@ fn explained_codes() -> Vec<(String, bool)> {
 /// with the nvcc the build will run); their tests are in gpuarch-build/src/build_script.rs.
 const BUILD_SCRIPT_ONLY: &[&str] = &["toolkit-mismatch"];
 /// Codes that need a crafted artifact; each has a test of its own below.
-const CRAFTED_ARTIFACT: &[&str] = &["artifact-damaged", "ptx-isa-unknown"];
+const CRAFTED_ARTIFACT: &[&str] = &["artifact-damaged", "ptx-isa-unknown", "deploy-fails"];
 
 #[test]
 fn explain_lists_codes_and_every_one_is_exercised_here() {
@@ -1051,6 +1059,9 @@ const INPUT_CODES: &[&str] = &[
     "no-toolkit",
     "nvcc-failed",
     "bad-artifact",
+    "unknown-torch",
+    "bad-image",
+    "bad-requirement",
 ];
 
 /// A manifest that is wrong at `line`.
@@ -2388,4 +2399,541 @@ fn inspect_looks_inside_wheels() {
     assert!(entries.iter().all(|e| e["kernels"] == 1), "{entries:?}");
     let r = run(&["verify", &wheel, "--gpu", "T4", "--format", "json"]).expect(0);
     assert_eq!(r.json()["containers"], 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Deployment: PyTorch, base images, drivers and GPUs (`deploy`, `image`, `dockerfile`,
+// `entrypoint`, `require`). Expected verdicts come from the catalog's facts: the wheels'
+// measured SASS lists, the images' NVIDIA_REQUIRE_CUDA, the drivers' CUDA versions.
+
+fn statuses(j: &Value) -> Vec<(String, String)> {
+    j["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["relation"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn deploy_answers_the_documented_example_with_a_fix() {
+    // A100-PCIE-40GB, driver 460.32.03 (CUDA 11.2), PyTorch 1.12.1 (default cu102 wheel:
+    // SASS 3.7, 5.0, 6.0, 7.0), nvidia/cuda:10.2-base-ubuntu20.04.
+    let r = run(&[
+        "deploy",
+        "--gpu",
+        "A100-PCIE-40GB",
+        "--min-driver",
+        "460.32.03",
+        "--torch",
+        "1.12.1",
+        "--image",
+        "nvidia/cuda:10.2-base-ubuntu20.04",
+        "--format",
+        "json",
+    ])
+    .expect(1);
+    let j = r.json();
+    assert_eq!(j["ok"], false);
+    let got = statuses(&j);
+    for (relation, status) in [
+        ("image-vs-driver", "pass"),
+        ("torch-vs-cuda", "pass"),
+        ("cuda-vs-gpu", "pass"),
+        ("torch-vs-gpu", "fail"),
+        ("driver-vs-gpu", "pass"),
+    ] {
+        assert!(
+            got.contains(&(relation.to_string(), status.to_string())),
+            "{relation} should be {status}: {got:?}"
+        );
+    }
+    assert_eq!(j["deployment"]["torch"]["variant"], "cu102");
+    // The nearest fix keeps 1.12.1 and takes its cu113 or cu116 wheel.
+    let first = &j["fixes"][0]["changes"];
+    assert_eq!(first.as_array().unwrap().len(), 1, "{first}");
+    assert_eq!(first[0]["what"], "torch");
+    assert_eq!(first[0]["from"], "1.12.1+cu102");
+    let to = first[0]["to"].as_str().unwrap();
+    assert!(to == "1.12.1+cu113" || to == "1.12.1+cu116", "{to}");
+    assert!(
+        j["fixes"].as_array().unwrap().len() > 1,
+        "alternatives, ranked"
+    );
+    // Every fix passes when judged on its own.
+    for fix in j["fixes"].as_array().unwrap() {
+        assert!(fix["matrix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] != "fail"));
+    }
+    // NVIDIA never published 10.2 images for Ubuntu 20.04: said, not hidden.
+    let notes = strings(&j["notes"]);
+    assert!(notes.iter().any(|n| n.contains("ubuntu18.04")), "{notes:?}");
+}
+
+#[test]
+fn deploy_passes_the_common_recipe_and_the_fix() {
+    for (torch, image, driver) in [
+        ("1.13.1", "nvidia/cuda:11.7.1-base-ubuntu20.04", "515.43.04"),
+        (
+            "1.12.1+cu116",
+            "nvidia/cuda:10.2-base-ubuntu18.04",
+            "460.32.03",
+        ),
+    ] {
+        let r = run(&[
+            "deploy",
+            "--gpu",
+            "A100",
+            "--min-driver",
+            driver,
+            "--torch",
+            torch,
+            "--image",
+            image,
+            "--format",
+            "json",
+        ])
+        .expect(0);
+        assert_eq!(r.json()["ok"], true, "{torch} {image}");
+    }
+}
+
+#[test]
+fn deploy_judges_the_container_start_and_forward_compat() {
+    // A CUDA 13 image on an R535 host: 13.x needs 580 even under minor-version
+    // compatibility; on a data-center GPU the image's brand clauses let it start and
+    // cuda-compat bridges it, on a GeForce it is refused at start.
+    let args = |gpu: &'static str| {
+        run(&[
+            "deploy",
+            "--gpu",
+            gpu,
+            "--min-driver",
+            "535.54.03",
+            "--image",
+            "nvidia/cuda:13.0.1-runtime-ubuntu24.04",
+            "--format",
+            "json",
+        ])
+    };
+    let dc = args("H100").expect(0).json();
+    let row = &dc["matrix"][0];
+    assert_eq!(row["relation"], "image-vs-driver");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("forward-compatibility"),
+        "{row}"
+    );
+    let gf = args("RTX 4090").expect(1).json();
+    let row = &gf["matrix"][0];
+    assert_eq!(row["status"], "fail");
+    assert!(
+        row["reason"].as_str().unwrap().contains("cuda>=13.0"),
+        "{row}"
+    );
+    // A 12.8 image on R535: minor-version compatibility runs it, and the image's 535
+    // clause lets it start.
+    let mvc = run(&[
+        "deploy",
+        "--gpu",
+        "A100",
+        "--min-driver",
+        "535.54.03",
+        "--image",
+        "nvidia/cuda:12.8.1-runtime-ubuntu22.04",
+        "--format",
+        "json",
+    ])
+    .expect(0)
+    .json();
+    assert!(mvc["matrix"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("minor-version"));
+}
+
+#[test]
+fn deploy_driver_and_gpu_relations() {
+    // R535 no longer drives Kepler (R470 is the last); R418 predates the A100.
+    let kepler = run(&[
+        "deploy",
+        "--gpu",
+        "Tesla K80",
+        "--min-driver",
+        "535.54.03",
+        "--format",
+        "json",
+    ])
+    .expect(1)
+    .json();
+    assert_eq!(
+        statuses(&kepler),
+        [("driver-vs-gpu".to_string(), "fail".to_string())]
+    );
+    let old = run(&[
+        "deploy",
+        "--gpu",
+        "A100",
+        "--min-driver",
+        "418.39",
+        "--format",
+        "json",
+    ])
+    .expect(1)
+    .json();
+    assert!(old["matrix"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("predates"));
+    // CUDA 13 cannot build anything a P100 (6.0) runs.
+    let p100 = run(&[
+        "deploy",
+        "--gpu",
+        "Tesla P100",
+        "--cuda",
+        "13.0",
+        "--format",
+        "json",
+    ])
+    .expect(1)
+    .json();
+    assert_eq!(
+        statuses(&p100),
+        [("cuda-vs-gpu".to_string(), "fail".to_string())]
+    );
+}
+
+#[test]
+fn deploy_reads_the_manifest_sections_and_names_bad_input() {
+    let dir = TempDir::new("deploy");
+    let good = dir.write(
+        "ok/gpuarch.toml",
+        "gpus = [\"A100\"]\nmin-driver = \"535.54.03\"\n[torch]\nversion = \"2.4.1\"\n[image]\nref = \"docker.io/nvidia/cuda:12.4.1-runtime-ubuntu22.04\"\n",
+    );
+    let j = run(&[
+        "deploy",
+        "--manifest-path",
+        good.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .expect(0)
+    .json();
+    assert_eq!(j["deployment"]["torch"]["variant"], "cu121");
+    assert_eq!(j["deployment"]["image"]["cuda"], "12.4.1");
+    for (text, code, line, mentions) in [
+        (
+            "gpus = [\"A100\"]\n[torch]\nversion = \"2.5.0rc1\"\n",
+            "unknown-torch",
+            3,
+            "pre-release",
+        ),
+        (
+            "gpus = [\"A100\"]\n[torch]\nversion = \"9.9.9\"\n",
+            "unknown-torch",
+            3,
+            "known releases",
+        ),
+        (
+            "gpus = [\"A100\"]\n[torch]\nversion = \"2.4.1+cu999\"\n",
+            "unknown-torch",
+            3,
+            "cu118",
+        ),
+        (
+            "gpus = [\"A100\"]\ntorch = \"2.4.1+cpu\"\n",
+            "unknown-torch",
+            2,
+            "not a CUDA build",
+        ),
+        (
+            "gpus = [\"A100\"]\n[image]\nref = \"ubuntu:22.04\"\n",
+            "bad-image",
+            3,
+            "--image-cuda",
+        ),
+        (
+            "gpus = [\"A100\"]\n[image]\nref = \"nvidia/cuda:12.7.0-base-ubuntu22.04\"\n",
+            "bad-image",
+            3,
+            "never existed",
+        ),
+        (
+            "gpus = [\"A100\"]\n[image]\nref = \"NVIDIA/cuda:12.4.1-base-ubuntu22.04\"\n",
+            "bad-image",
+            3,
+            "nvidia/cuda",
+        ),
+        (
+            "gpus = [\"A100\"]\n[image]\nref = \"nvidia/cuda\"\n",
+            "bad-image",
+            3,
+            "latest",
+        ),
+    ] {
+        let path = dir.write(&format!("{code}{line}{}/gpuarch.toml", text.len()), text);
+        let r = run(&["deploy", "--manifest-path", path.to_str().unwrap()]).expect(2);
+        assert!(
+            r.stderr.contains(&format!("error[{code}]")),
+            "{text}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("gpuarch.toml:{line}:")),
+            "{text}: no line {line} in {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(mentions),
+            "{text}: `{mentions}` not in {}",
+            r.stderr
+        );
+    }
+    // A non-NVIDIA image with its CUDA given; a digest; nvcr.io.
+    for image in [
+        "ubuntu:22.04",
+        "nvcr.io/nvidia/cuda:12.4.1-runtime-ubuntu22.04",
+        "nvidia/cuda:12.4.1-runtime-ubuntu22.04@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let r = run(&[
+            "deploy", "--gpu", "A100", "--min-driver", "550.54.14", "--image", image, "--image-cuda", "12.4",
+            "--format", "json",
+        ]);
+        assert_eq!(r.code, 0, "{image}: {r:#?}");
+    }
+}
+
+#[test]
+fn image_recommends_the_newest_tag_the_driver_runs() {
+    // R535: the CUDA 13 runtime needs 580 even under minor-version compatibility, so the
+    // newest 12.x set with published tags.
+    let j = run(&[
+        "image",
+        "--gpu",
+        "H100",
+        "--min-driver",
+        "535.54.03",
+        "--format",
+        "json",
+    ])
+    .expect(0)
+    .json();
+    let image = j["image"].as_str().unwrap();
+    assert!(image.starts_with("nvidia/cuda:12."), "{image}");
+    assert!(image.contains("-runtime-ubuntu"), "{image}");
+    // With R580 a 13.x set.
+    let j = run(&[
+        "image",
+        "--gpu",
+        "H100",
+        "--min-driver",
+        "580.65.06",
+        "--flavor",
+        "devel",
+        "--format",
+        "json",
+    ])
+    .expect(0)
+    .json();
+    assert!(
+        j["image"].as_str().unwrap().starts_with("nvidia/cuda:13."),
+        "{j}"
+    );
+    assert!(j["image"].as_str().unwrap().contains("-devel-"));
+    // A cu121 wheel keeps the image on CUDA 12.
+    let j = run(&[
+        "image",
+        "--gpu",
+        "A100",
+        "--min-driver",
+        "580.65.06",
+        "--torch",
+        "2.4.1",
+        "--format",
+        "json",
+    ])
+    .expect(0)
+    .json();
+    assert!(
+        j["image"].as_str().unwrap().starts_with("nvidia/cuda:12."),
+        "{j}"
+    );
+}
+
+#[test]
+fn dockerfile_carries_the_plan_and_the_compat_entrypoint_where_needed() {
+    let plain = run(&[
+        "dockerfile",
+        "--gpu",
+        "A100",
+        "--gpu",
+        "H100",
+        "--min-driver",
+        "535.54.03",
+        "--torch",
+        "2.4.1",
+    ])
+    .expect(0)
+    .stdout;
+    assert!(plain.contains("FROM nvidia/cuda:12."), "{plain}");
+    assert!(
+        plain.contains("-devel-") && plain.contains(" AS build"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("ARG TORCH_CUDA_ARCH_LIST=\"8.0;9.0+PTX\""),
+        "{plain}"
+    );
+    assert!(plain.contains("download.pytorch.org/whl/cu121"), "{plain}");
+    assert!(
+        !plain.contains("gpuarch-entrypoint"),
+        "no compat needed: {plain}"
+    );
+    let compat = run(&[
+        "dockerfile",
+        "--gpu",
+        "H100",
+        "--min-driver",
+        "535.54.03",
+        "--image",
+        "nvidia/cuda:13.0.1-runtime-ubuntu24.04",
+    ])
+    .expect(0)
+    .stdout;
+    assert!(
+        compat.contains("ENTRYPOINT [\"/usr/local/bin/gpuarch-entrypoint\"]"),
+        "{compat}"
+    );
+    assert!(
+        compat.contains(run(&["entrypoint"]).expect(0).stdout.trim_end()),
+        "the script, whole"
+    );
+    // A deployment that fails still gets its Dockerfile, with the failure said.
+    let failing = run(&[
+        "dockerfile",
+        "--gpu",
+        "RTX 4090",
+        "--min-driver",
+        "535.54.03",
+        "--image",
+        "nvidia/cuda:13.0.1-runtime-ubuntu24.04",
+    ])
+    .expect(1);
+    assert!(
+        failing.stdout.starts_with("# WARNING"),
+        "{}",
+        failing.stdout
+    );
+    assert!(
+        failing.stderr.contains("error[deploy-fails]"),
+        "{}",
+        failing.stderr
+    );
+}
+
+#[test]
+fn require_evaluates_like_the_container_toolkit_and_generates() {
+    let req = "cuda>=12.8 brand=tesla,driver>=535,driver<536";
+    let r = run(&[
+        "require",
+        "--eval",
+        req,
+        "--driver",
+        "535.104.05",
+        "--gpu",
+        "A100",
+        "--format",
+        "json",
+    ])
+    .expect(0)
+    .json();
+    assert_eq!(
+        r["hosts"][0]["matched"],
+        "brand=tesla,driver>=535,driver<536"
+    );
+    let refused = run(&[
+        "require",
+        "--eval",
+        req,
+        "--driver",
+        "535.104.05",
+        "--gpu",
+        "RTX 4090",
+    ])
+    .expect(1);
+    assert!(
+        refused
+            .stdout
+            .contains("unsatisfied condition: cuda>=12.8, please update your driver"),
+        "{}",
+        refused.stdout
+    );
+    // Case and repeated spaces as real images write them.
+    run(&[
+        "require",
+        "--eval",
+        "CUDA>=12.3  brand=tesla,driver>=470,driver<471",
+        "--driver",
+        "550.54.14",
+    ])
+    .expect(0);
+    let bad = run(&["require", "--eval", "cuda==12.4"]).expect(2);
+    assert!(
+        bad.stderr.contains("error[bad-requirement]"),
+        "{}",
+        bad.stderr
+    );
+    let generated = run(&[
+        "require",
+        "--image",
+        "nvidia/cuda:12.8.1-base-ubuntu22.04",
+        "--min-driver",
+        "535.54.03",
+        "--format",
+        "json",
+    ])
+    .expect(0)
+    .json();
+    let text = generated["requirement"].as_str().unwrap();
+    assert!(text.starts_with("cuda>=12.8 "), "{text}");
+    assert!(
+        text.contains("brand=tesla,driver>=535,driver<536"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("driver>=470"),
+        "below the fleet's floor: {text}"
+    );
+    // What it generates, the toolkit semantics accept for an R535 data-center host.
+    run(&[
+        "require",
+        "--eval",
+        text,
+        "--driver",
+        "535.54.03",
+        "--gpu",
+        "A100",
+    ])
+    .expect(0);
+    run(&["require"]).expect(2);
+}
+
+#[test]
+fn entrypoint_prints_the_compat_script() {
+    let r = run(&["entrypoint"]).expect(0);
+    assert!(r.stdout.starts_with("#!/bin/sh\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("GPUARCH_DRIVER_VERSION_FILE") && r.stdout.contains("GPUARCH_COMPAT_DIR")
+    );
+    assert!(!r.stdout.contains("$$") && !r.stdout.contains("[ $("));
 }

@@ -11,6 +11,7 @@ macro_rules! outln {
     }};
 }
 
+mod deploy;
 mod files;
 mod render;
 
@@ -66,6 +67,16 @@ enum Command {
     Inspect(InspectArgs),
     /// Check that built artifacts run on every target GPU under the driver floor, and hold what the plan asked for.
     Verify(VerifyArgs),
+    /// Judge a deployment (PyTorch, base image, host driver, GPUs) relation by relation, with the nearest fixes.
+    Deploy(deploy::DeployArgs),
+    /// Recommend the nvidia/cuda image tag for the manifest.
+    Image(deploy::ImageArgs),
+    /// Write a Dockerfile for the manifest (plan as build args; compat entrypoint where needed).
+    Dockerfile(deploy::DockerfileArgs),
+    /// Print the compat entrypoint script (switches /usr/local/cuda/compat on only when the host needs it).
+    Entrypoint,
+    /// Evaluate an NVIDIA_REQUIRE_CUDA string against a host, or generate one for the manifest.
+    Require(deploy::RequireArgs),
 }
 
 #[derive(Args)]
@@ -235,6 +246,17 @@ fn main() -> ExitCode {
         Command::Explain { code } => render::explain(code.as_deref(), &out),
         Command::Inspect(a) => run_inspect(a, &out),
         Command::Verify(a) => run_verify(a, &out),
+        Command::Deploy(a) => deploy::run_deploy(a, &out),
+        Command::Image(a) => deploy::run_image(a, &out),
+        Command::Dockerfile(a) => deploy::run_dockerfile(a, &out),
+        Command::Entrypoint => {
+            outln!(
+                "{}",
+                gpuarch_build::deploy::entrypoint::compat_entrypoint().trim_end()
+            );
+            0
+        }
+        Command::Require(a) => deploy::run_require(a, &out),
     };
     ExitCode::from(code)
 }
@@ -403,9 +425,16 @@ fn run_convert(args: ConvertArgs, out: &Output) -> u8 {
 /// The manifest (from --manifest-path, or found from here unless --gpu names the
 /// targets), with the command-line flags applied on top.
 fn load_manifest(args: &ManifestArgs) -> Result<Manifest, Error> {
+    load_manifest_or_flags(args, false)
+}
+
+/// `load_manifest`, where `flags_suffice` says the command-line flags describe enough
+/// without any manifest (deployment commands given an image, a PyTorch release or a
+/// toolkit).
+fn load_manifest_or_flags(args: &ManifestArgs, flags_suffice: bool) -> Result<Manifest, Error> {
     let mut manifest = match &args.manifest_path {
         Some(path) => Manifest::from_path(path)?,
-        None if !args.gpus.is_empty() => Manifest::default(),
+        None if !args.gpus.is_empty() || flags_suffice => Manifest::default(),
         None => {
             let cwd = std::env::current_dir().map_err(|source| Error::Io {
                 path: PathBuf::from("."),

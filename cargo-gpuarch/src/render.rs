@@ -19,7 +19,7 @@ use crate::files::FileListing;
 use crate::{CatalogTable, Format};
 
 /// JSON documents carry this; it changes only when a field changes meaning or goes away.
-const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 pub struct Output {
     color: bool,
@@ -34,7 +34,7 @@ impl Output {
         Output { color }
     }
 
-    fn paint(&self, text: &str, ansi: &str) -> String {
+    pub(crate) fn paint(&self, text: &str, ansi: &str) -> String {
         if self.color {
             format!("\x1b[{ansi}m{text}\x1b[0m")
         } else {
@@ -47,7 +47,7 @@ impl Output {
         eprintln!("{}", self.diagnostic_text(d));
     }
 
-    fn diagnostic_text(&self, d: &Diagnostic) -> String {
+    pub(crate) fn diagnostic_text(&self, d: &Diagnostic) -> String {
         let level = match d.level {
             Level::Error => self.paint("error", "1;31"),
             Level::Warning => self.paint("warning", "1;33"),
@@ -417,7 +417,7 @@ fn location_json(l: &diagnostic::Location) -> Value {
     json!({"file": l.file.display().to_string(), "line": l.line, "column": l.column})
 }
 
-fn diagnostic_json(d: &Diagnostic) -> Value {
+pub(crate) fn diagnostic_json(d: &Diagnostic) -> Value {
     json!({
         "code": d.code,
         "level": d.level.name(),
@@ -427,7 +427,7 @@ fn diagnostic_json(d: &Diagnostic) -> Value {
     })
 }
 
-fn print_json(v: &Value) {
+pub(crate) fn print_json(v: &Value) {
     outln!(
         "{}",
         serde_json::to_string_pretty(v).expect("JSON values serialize")

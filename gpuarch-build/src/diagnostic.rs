@@ -371,6 +371,50 @@ fatbin entry header or, for compressed entries whose header leaves it out, from 
 decompressed text. Without it the driver floor is not checked for that PTX.",
     },
     CodeInfo {
+        code: "unknown-torch",
+        input: true,
+        summary: "a PyTorch version or variant the catalog does not know",
+        explanation: "gpuarch judges official PyTorch wheels by the arch lists they were built with \
+(data/torch.toml, measured from the PyPI wheels where possible). A release it does not list, a \
+variant that release was not published for (`2.4.1+cu130`), a CPU or ROCm build, or a \
+pre-release or nightly (their lists change from build to build) cannot be judged; the message \
+lists what is known. For a nightly, inspect the wheel itself with `cargo gpuarch inspect`.",
+    },
+    CodeInfo {
+        code: "bad-image",
+        input: true,
+        summary: "an image reference that cannot be read, or an nvidia/cuda tag that never existed",
+        explanation: "References are read as Docker reads them (`[registry/]repository[:tag][@digest]`). \
+For nvidia/cuda (Docker Hub or nvcr.io) the CUDA version comes from the tag, which must be one \
+NVIDIA published (data/images.toml); any other image needs its CUDA version given \
+(`[image] cuda`, `--image-cuda`).",
+    },
+    CodeInfo {
+        code: "bad-requirement",
+        input: true,
+        summary: "an NVIDIA_REQUIRE_CUDA value that cannot be read, or nothing to generate one from",
+        explanation: "A requirement is space-separated alternatives, each a comma-separated list of \
+conditions `name op value` on `cuda`, `driver`, `arch` or `brand` (ops = != < <= > >=), as the \
+NVIDIA container toolkit reads it. To generate one, gpuarch needs the image's CUDA version.",
+    },
+    CodeInfo {
+        code: "no-image",
+        input: false,
+        summary: "no published nvidia/cuda image fits the manifest",
+        explanation: "Every release set whose tags still exist was passed over: its runtime needs a \
+newer driver than the floor (and forward compatibility does not apply), it cannot build for a \
+target GPU, it lacks the flavor or OS asked for, or its CUDA major differs from the PyTorch \
+wheel's. The message names the newest set and why it did not fit.",
+    },
+    CodeInfo {
+        code: "deploy-fails",
+        input: false,
+        summary: "`dockerfile`: the Dockerfile's deployment fails a relation",
+        explanation: "The Dockerfile is still written, with the failing relations as WARNING \
+comments at the top, and the command exits 1. `cargo gpuarch deploy` judges the same \
+deployment relation by relation and lists the nearest fixes.",
+    },
+    CodeInfo {
         code: "no-toolkit",
         input: true,
         summary: "no CUDA toolkit was named and no nvcc was found",

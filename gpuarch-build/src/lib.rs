@@ -62,6 +62,8 @@ pub mod build_script;
 pub mod catalog;
 pub mod check;
 pub mod coverage;
+#[cfg(feature = "deploy")]
+pub mod deploy;
 pub mod diagnostic;
 pub mod emit;
 pub mod error;

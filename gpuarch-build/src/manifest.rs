@@ -116,6 +116,29 @@ pub struct Manifest {
     pub sass: SassPolicy,
     pub arch_specific: Located<OptIn>,
     pub family_specific: Located<OptIn>,
+    /// `[torch]`: the PyTorch release the deployment installs (`cargo gpuarch deploy`).
+    pub torch: TorchWish,
+    /// `[image]`: the base image, or what a recommended one should be.
+    pub image: ImageWish,
+}
+
+/// `[torch]`: `version = "2.4.1"` (a local part such as `+cu121` names the variant), and
+/// optionally `variant = "cu121"`. Kept as written; `deploy` validates them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TorchWish {
+    pub version: Option<Located<String>>,
+    pub variant: Option<Located<String>>,
+}
+
+/// `[image]`: `ref = "nvidia/cuda:12.4.1-runtime-ubuntu22.04"` (any reference), `cuda`
+/// (the CUDA version of an image that is not nvidia/cuda), and, for recommendations,
+/// `flavor` (`base`, `runtime`, `cudnn-runtime`, `devel`, ...) and `os` (`ubuntu22.04`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageWish {
+    pub reference: Option<Located<String>>,
+    pub cuda: Option<Located<Version>>,
+    pub flavor: Option<Located<String>>,
+    pub os: Option<Located<String>>,
 }
 
 impl Default for Located<OptIn> {
@@ -132,7 +155,11 @@ const KEYS: &[&str] = &[
     "sass",
     "arch-specific",
     "family-specific",
+    "torch",
+    "image",
 ];
+const TORCH_KEYS: &[&str] = &["version", "variant"];
+const IMAGE_KEYS: &[&str] = &["ref", "cuda", "flavor", "os"];
 
 impl Manifest {
     /// Reads a manifest file: `gpuarch.toml`, or a Cargo.toml (its package's and its
@@ -250,6 +277,8 @@ impl Manifest {
                     .map(|o| self.arch_specific = Located::new(o, at.clone())),
                 "family-specific" => expect_opt_in(value, "family-specific")
                     .map(|o| self.family_specific = Located::new(o, at.clone())),
+                "torch" => self.set_torch(file, value, prefix, errors),
+                "image" => self.set_image(file, value, prefix, errors),
                 other => Err(unknown_key(prefix, other)),
             };
             if let Err(diagnostic) = result {
@@ -260,6 +289,91 @@ impl Manifest {
                 };
                 errors.push(diagnostic.at(location));
             }
+        }
+    }
+
+    /// `[torch]` as a table, or `torch = "2.4.1"` for the version alone.
+    fn set_torch(
+        &mut self,
+        file: &SourceFile<'_>,
+        value: &Spanned<Value>,
+        prefix: &str,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Result<(), Diagnostic> {
+        let at = file.location(value.span.start);
+        match &value.value {
+            Value::String(s) => {
+                self.torch.version = Some(Located::new(s.clone(), at));
+                Ok(())
+            }
+            Value::Table(table) => {
+                for (key, v) in &table.entries {
+                    let v_at = file.location(v.span.start);
+                    let result = match key.value.as_str() {
+                        "version" => {
+                            expect_string(v, "torch.version", "\"2.4.1\" or \"2.4.1+cu121\"")
+                                .map(|s| self.torch.version = Some(Located::new(s, v_at.clone())))
+                        }
+                        "variant" => expect_string(v, "torch.variant", "\"cu121\"")
+                            .map(|s| self.torch.variant = Some(Located::new(s, v_at.clone()))),
+                        other => Err(unknown_subkey(prefix, "torch", other, TORCH_KEYS)),
+                    };
+                    if let Err(d) = result {
+                        errors.push(d.at(file.location(key.span.start)));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(wrong_type(
+                "torch",
+                "a table such as { version = \"2.4.1\", variant = \"cu121\" }, or a version string",
+            )),
+        }
+    }
+
+    /// `[image]` as a table, or `image = "nvidia/cuda:..."` for the reference alone.
+    fn set_image(
+        &mut self,
+        file: &SourceFile<'_>,
+        value: &Spanned<Value>,
+        prefix: &str,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Result<(), Diagnostic> {
+        let at = file.location(value.span.start);
+        match &value.value {
+            Value::String(s) => {
+                self.image.reference = Some(Located::new(s.clone(), at));
+                Ok(())
+            }
+            Value::Table(table) => {
+                for (key, v) in &table.entries {
+                    let v_at = file.location(v.span.start);
+                    let result = match key.value.as_str() {
+                        "ref" => expect_string(v, "image.ref", "\"nvidia/cuda:12.4.1-runtime-ubuntu22.04\"")
+                            .map(|s| self.image.reference = Some(Located::new(s, v_at.clone()))),
+                        "cuda" => expect_version(v, "image.cuda", v_at.clone())
+                            .map(|c| self.image.cuda = Some(Located::new(c, v_at.clone()))),
+                        "flavor" => expect_string(v, "image.flavor", "\"runtime\"")
+                            .map(|s| self.image.flavor = Some(Located::new(s, v_at.clone()))),
+                        "os" => expect_string(v, "image.os", "\"ubuntu22.04\"")
+                            .map(|s| self.image.os = Some(Located::new(s, v_at.clone()))),
+                        other => Err(unknown_subkey(prefix, "image", other, IMAGE_KEYS)),
+                    };
+                    if let Err(d) = result {
+                        let loc = if d.code == "unknown-key" {
+                            file.location(key.span.start)
+                        } else {
+                            v_at
+                        };
+                        errors.push(d.at(loc));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(wrong_type(
+                "image",
+                "a table such as { ref = \"nvidia/cuda:12.4.1-runtime-ubuntu22.04\" }, or a reference string",
+            )),
         }
     }
 
@@ -428,6 +542,32 @@ fn wrong_type(key: &str, expected: &str) -> Diagnostic {
         .with_help(format!("write `{key}` as {expected}"))
 }
 
+fn expect_string(value: &Spanned<Value>, key: &str, example: &str) -> Result<String, Diagnostic> {
+    match &value.value {
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(wrong_type(key, &format!("a string, such as {example}"))),
+    }
+}
+
+fn unknown_subkey(prefix: &str, table: &str, key: &str, known: &[&str]) -> Diagnostic {
+    let nearest = known
+        .iter()
+        .min_by_key(|k| strsim(k, key))
+        .filter(|k| strsim(k, key) <= 2);
+    let help = match nearest {
+        Some(k) => format!(
+            "did you mean `{k}`? Known keys of [{table}]: {}",
+            known.join(", ")
+        ),
+        None => format!("known keys of [{table}]: {}", known.join(", ")),
+    };
+    Diagnostic::error(
+        "unknown-key",
+        format!("unknown key `{prefix}{table}.{key}`"),
+    )
+    .with_help(help)
+}
+
 fn unknown_key(prefix: &str, key: &str) -> Diagnostic {
     let nearest = KEYS
         .iter()
@@ -554,6 +694,27 @@ mod tests {
         assert_eq!(m.sass, SassPolicy::Minimal);
         assert_eq!(m.arch_specific.value, OptIn::Only(vec![Cc::new(9, 0)]));
         assert_eq!(m.family_specific.value, OptIn::All);
+    }
+
+    #[test]
+    fn reads_deployment_sections() {
+        let m = parse(
+            "gpus = [\"A100\"]\n[torch]\nversion = \"1.12.1\"\nvariant = \"cu116\"\n[image]\nref = \"nvidia/cuda:10.2-base-ubuntu20.04\"\nflavor = \"runtime\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.torch.version.unwrap().value, "1.12.1");
+        assert_eq!(m.torch.variant.unwrap().value, "cu116");
+        assert_eq!(
+            m.image.reference.unwrap().value,
+            "nvidia/cuda:10.2-base-ubuntu20.04"
+        );
+        assert_eq!(m.image.flavor.unwrap().value, "runtime");
+        let short = parse("torch = \"2.4.1+cu121\"\nimage = \"ubuntu:22.04\"\n").unwrap();
+        assert_eq!(short.torch.version.unwrap().value, "2.4.1+cu121");
+        let err = parse("[torch]\nversoin = \"2.4.1\"\n[image]\ncuda = 12\n").unwrap_err();
+        let found = codes(err);
+        assert!(found.contains(&("unknown-key", 2)), "{found:?}");
+        assert!(found.contains(&("wrong-type", 4)), "{found:?}");
     }
 
     #[test]

@@ -23,6 +23,9 @@ const ARCHITECTURES: &[&str] = &[
     "Rubin",
 ];
 
+/// Market segments, as `GpuInfo::segment` spells them.
+const SEGMENTS: &[&str] = &["datacenter", "workstation", "consumer", "embedded"];
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GpusFile {
@@ -36,6 +39,7 @@ struct Gpu {
     cc: String,
     architecture: String,
     integrated: bool,
+    segment: String,
     #[serde(default)]
     aliases: Vec<String>,
     source: String,
@@ -154,6 +158,18 @@ fn write_gpus(out: &mut String, gpus: &[Gpu]) -> Result<()> {
             context(),
             gpu.architecture
         );
+        ensure!(
+            SEGMENTS.contains(&gpu.segment.as_str()),
+            "{}: unknown segment {} (one of {})",
+            context(),
+            gpu.segment,
+            SEGMENTS.join(", ")
+        );
+        ensure!(
+            gpu.integrated == (gpu.segment == "embedded"),
+            "{}: integrated GPUs, and only they, are in the embedded segment",
+            context()
+        );
         let cc = cc_expr(&gpu.cc).with_context(context)?;
         let names: Vec<&String> = std::iter::once(&gpu.name).chain(&gpu.aliases).collect();
         let mut folded = Vec::new();
@@ -171,8 +187,8 @@ fn write_gpus(out: &mut String, gpus: &[Gpu]) -> Result<()> {
         }
         writeln!(
             out,
-            "    GpuInfo {{ name: {:?}, cc: {cc}, architecture: {:?}, integrated: {}, aliases: &{:?}, folded: &{:?}, source: {:?} }},",
-            gpu.name, gpu.architecture, gpu.integrated, gpu.aliases, folded, gpu.source
+            "    GpuInfo {{ name: {:?}, cc: {cc}, architecture: {:?}, integrated: {}, segment: {:?}, aliases: &{:?}, folded: &{:?}, source: {:?} }},",
+            gpu.name, gpu.architecture, gpu.integrated, gpu.segment, gpu.aliases, folded, gpu.source
         )?;
     }
     out.push_str("];\n\n");

@@ -413,6 +413,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// A file of tests/fixtures/artifacts (made by nvcc; see regenerate.sh there).
+    #[cfg(feature = "decompress")]
     pub(crate) fn fixture_bytes(name: &str) -> Vec<u8> {
         let path = format!(
             "{}/../tests/fixtures/artifacts/{name}",

@@ -15,6 +15,10 @@ pub struct GpuInfo {
     pub cc: Cc,
     pub architecture: &'static str,
     pub integrated: bool,
+    /// Market segment: `"datacenter"`, `"workstation"`, `"consumer"` (GeForce, TITAN) or
+    /// `"embedded"` (Jetson/Tegra). NVIDIA supports forward compatibility (cuda-compat) on
+    /// data-center GPUs, select NGC-ready RTX workstation cards and Jetson, never on GeForce.
+    pub segment: &'static str,
     pub aliases: &'static [&'static str],
     /// `name` and `aliases`, folded (see [`fold_name`]).
     pub folded: &'static [&'static str],
