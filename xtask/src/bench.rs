@@ -9,6 +9,8 @@
 //!   nvcc), in process, and as a whole process against hello.
 //! - `compile`: clean compile of a crate whose only build-dependency is gpuarch-build,
 //!   against the same crate with only `cc`.
+//! - `deploy`: `cargo gpuarch deploy` with the fix search over the whole catalog, whole
+//!   process, against hello: the documented example and a six-GPU fleet.
 //! - `gate`: the post-build gate (`verify_built`) on a 3.8 MB static library of 200
 //!   nvcc objects, in process, against reading the same file.
 
@@ -28,13 +30,17 @@ pub fn run(args: &[String]) -> Result<()> {
         "build-script" => build_script(runs),
         "compile" => compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3)),
         "gate" => gate(runs),
+        "deploy" => deploy(runs),
         "all" => {
             plan(runs)?;
             build_script(runs)?;
             gate(runs)?;
+            deploy(runs)?;
             compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3))
         }
-        other => bail!("unknown benchmark `{other}`: plan, build-script, gate, compile or all"),
+        other => {
+            bail!("unknown benchmark `{other}`: plan, build-script, gate, deploy, compile or all")
+        }
     }
 }
 
@@ -76,7 +82,8 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Wall time of one run of a command, its output discarded; fails if it fails.
+/// Wall time of one run of a command, its output discarded; fails if it fails. Exit 1
+/// (gpuarch found an incompatibility) is an answer, not a failure.
 fn time_once(cmd: &mut Command) -> Result<Duration> {
     let start = Instant::now();
     let status = cmd
@@ -85,7 +92,10 @@ fn time_once(cmd: &mut Command) -> Result<Duration> {
         .status()
         .with_context(|| format!("running {cmd:?}"))?;
     let elapsed = start.elapsed();
-    ensure!(status.success(), "{cmd:?} failed: {status}");
+    ensure!(
+        matches!(status.code(), Some(0 | 1)),
+        "{cmd:?} failed: {status}"
+    );
     Ok(elapsed)
 }
 
@@ -218,6 +228,42 @@ fn build_script(runs: usize) -> Result<()> {
         },
         || Command::new(&hello),
     )?;
+    Ok(())
+}
+
+/// `cargo gpuarch deploy --format json`, whole process: the matrix and the fix search
+/// over every PyTorch variant, image set and driver branch in the catalog.
+fn deploy(runs: usize) -> Result<()> {
+    let (cli, hello, _) = release_binaries()?;
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            "deploy, the documented example (A100, R460, torch 1.12.1, CUDA 10.2 image) vs hello",
+            &[
+                "--gpu", "A100-PCIE-40GB", "--min-driver", "460.32.03", "--torch", "1.12.1",
+                "--image", "nvidia/cuda:10.2-base-ubuntu20.04",
+            ],
+        ),
+        (
+            "deploy, six GPUs (T4, A100, L4, H100, B200, RTX 4090), R470, torch 2.4.1, CUDA 12.1.1 image vs hello",
+            &[
+                "--gpu", "T4", "--gpu", "A100", "--gpu", "L4", "--gpu", "H100", "--gpu", "B200",
+                "--gpu", "RTX 4090", "--min-driver", "470.42.01", "--torch", "2.4.1", "--image",
+                "nvidia/cuda:12.1.1-base-ubuntu22.04",
+            ],
+        ),
+    ];
+    for (label, args) in cases {
+        paired(
+            label,
+            runs,
+            || {
+                let mut c = Command::new(&cli);
+                c.args(["gpuarch", "deploy", "--format", "json"]).args(args);
+                c
+            },
+            || Command::new(&hello),
+        )?;
+    }
     Ok(())
 }
 
