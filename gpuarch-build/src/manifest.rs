@@ -159,6 +159,18 @@ const KEYS: &[&str] = &[
     "image",
 ];
 const TORCH_KEYS: &[&str] = &["version", "variant"];
+
+/// How a deployment section (`[torch]`, `[image]`) is read.
+struct Section {
+    name: &'static str,
+    keys: &'static [&'static str],
+    /// What the wrong-type message says it should be.
+    expected: &'static str,
+    /// `torch = "2.4.1"`: the string sets the main key.
+    shorthand: fn(&mut Manifest, Located<String>),
+    /// One key of the table; an `unknown-key` error is replaced by one naming the section.
+    entry: fn(&mut Manifest, &str, &Spanned<Value>, Option<Location>) -> Result<(), Diagnostic>,
+}
 const IMAGE_KEYS: &[&str] = &["ref", "cuda", "flavor", "os"];
 
 impl Manifest {
@@ -300,35 +312,21 @@ impl Manifest {
         prefix: &str,
         errors: &mut Vec<Diagnostic>,
     ) -> Result<(), Diagnostic> {
-        let at = file.location(value.span.start);
-        match &value.value {
-            Value::String(s) => {
-                self.torch.version = Some(Located::new(s.clone(), at));
-                Ok(())
-            }
-            Value::Table(table) => {
-                for (key, v) in &table.entries {
-                    let v_at = file.location(v.span.start);
-                    let result = match key.value.as_str() {
-                        "version" => {
-                            expect_string(v, "torch.version", "\"2.4.1\" or \"2.4.1+cu121\"")
-                                .map(|s| self.torch.version = Some(Located::new(s, v_at.clone())))
-                        }
-                        "variant" => expect_string(v, "torch.variant", "\"cu121\"")
-                            .map(|s| self.torch.variant = Some(Located::new(s, v_at.clone()))),
-                        other => Err(unknown_subkey(prefix, "torch", other, TORCH_KEYS)),
-                    };
-                    if let Err(d) = result {
-                        errors.push(d.at(file.location(key.span.start)));
-                    }
-                }
-                Ok(())
-            }
-            _ => Err(wrong_type(
-                "torch",
+        let section = Section {
+            name: "torch",
+            keys: TORCH_KEYS,
+            expected:
                 "a table such as { version = \"2.4.1\", variant = \"cu121\" }, or a version string",
-            )),
-        }
+            shorthand: |m, s| m.torch.version = Some(s),
+            entry: |m, key, v, at| match key {
+                "version" => expect_string(v, "torch.version", "\"2.4.1\" or \"2.4.1+cu121\"")
+                    .map(|s| m.torch.version = Some(Located::new(s, at))),
+                "variant" => expect_string(v, "torch.variant", "\"cu121\"")
+                    .map(|s| m.torch.variant = Some(Located::new(s, at))),
+                _ => Err(Diagnostic::error("unknown-key", "")),
+            },
+        };
+        self.set_section(file, value, prefix, errors, &section)
     }
 
     /// `[image]` as a table, or `image = "nvidia/cuda:..."` for the reference alone.
@@ -339,41 +337,60 @@ impl Manifest {
         prefix: &str,
         errors: &mut Vec<Diagnostic>,
     ) -> Result<(), Diagnostic> {
-        let at = file.location(value.span.start);
+        let section = Section {
+            name: "image",
+            keys: IMAGE_KEYS,
+            expected: "a table such as { ref = \"nvidia/cuda:12.4.1-runtime-ubuntu22.04\" }, or a reference string",
+            shorthand: |m, s| m.image.reference = Some(s),
+            entry: |m, key, v, at| match key {
+                "ref" => expect_string(v, "image.ref", "\"nvidia/cuda:12.4.1-runtime-ubuntu22.04\"")
+                    .map(|s| m.image.reference = Some(Located::new(s, at))),
+                "cuda" => expect_version(v, "image.cuda", at.clone())
+                    .map(|c| m.image.cuda = Some(Located::new(c, at))),
+                "flavor" => expect_string(v, "image.flavor", "\"runtime\"")
+                    .map(|s| m.image.flavor = Some(Located::new(s, at))),
+                "os" => expect_string(v, "image.os", "\"ubuntu22.04\"")
+                    .map(|s| m.image.os = Some(Located::new(s, at))),
+                _ => Err(Diagnostic::error("unknown-key", "")),
+            },
+        };
+        self.set_section(file, value, prefix, errors, &section)
+    }
+
+    /// A section that is a table of its own keys, or a string for its main key. Errors
+    /// in its keys are collected (an unknown key at the key, others at the value).
+    fn set_section(
+        &mut self,
+        file: &SourceFile<'_>,
+        value: &Spanned<Value>,
+        prefix: &str,
+        errors: &mut Vec<Diagnostic>,
+        section: &Section,
+    ) -> Result<(), Diagnostic> {
         match &value.value {
             Value::String(s) => {
-                self.image.reference = Some(Located::new(s.clone(), at));
+                (section.shorthand)(
+                    self,
+                    Located::new(s.clone(), file.location(value.span.start)),
+                );
                 Ok(())
             }
             Value::Table(table) => {
                 for (key, v) in &table.entries {
                     let v_at = file.location(v.span.start);
-                    let result = match key.value.as_str() {
-                        "ref" => expect_string(v, "image.ref", "\"nvidia/cuda:12.4.1-runtime-ubuntu22.04\"")
-                            .map(|s| self.image.reference = Some(Located::new(s, v_at.clone()))),
-                        "cuda" => expect_version(v, "image.cuda", v_at.clone())
-                            .map(|c| self.image.cuda = Some(Located::new(c, v_at.clone()))),
-                        "flavor" => expect_string(v, "image.flavor", "\"runtime\"")
-                            .map(|s| self.image.flavor = Some(Located::new(s, v_at.clone()))),
-                        "os" => expect_string(v, "image.os", "\"ubuntu22.04\"")
-                            .map(|s| self.image.os = Some(Located::new(s, v_at.clone()))),
-                        other => Err(unknown_subkey(prefix, "image", other, IMAGE_KEYS)),
-                    };
-                    if let Err(d) = result {
-                        let loc = if d.code == "unknown-key" {
-                            file.location(key.span.start)
+                    if let Err(d) = (section.entry)(self, key.value.as_str(), v, v_at.clone()) {
+                        let (d, at) = if d.code == "unknown-key" {
+                            let d = unknown_subkey(prefix, section.name, &key.value, section.keys);
+                            (d, file.location(key.span.start))
                         } else {
-                            v_at
+                            (d, v_at)
                         };
-                        errors.push(d.at(loc));
+                        errors.push(d.at(at));
                     }
                 }
                 Ok(())
             }
-            _ => Err(wrong_type(
-                "image",
-                "a table such as { ref = \"nvidia/cuda:12.4.1-runtime-ubuntu22.04\" }, or a reference string",
-            )),
+            _ => Err(wrong_type(section.name, section.expected)),
         }
     }
 
