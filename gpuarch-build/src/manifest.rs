@@ -169,8 +169,12 @@ struct Section {
     /// `torch = "2.4.1"`: the string sets the main key.
     shorthand: fn(&mut Manifest, Located<String>),
     /// One key of the table; an `unknown-key` error is replaced by one naming the section.
-    entry: fn(&mut Manifest, &str, &Spanned<Value>, Option<Location>) -> Result<(), Diagnostic>,
+    entry: SectionEntry,
 }
+
+/// Reads one key of a section: the manifest, the key, its value and where the value is.
+type SectionEntry =
+    fn(&mut Manifest, &str, &Spanned<Value>, Option<Location>) -> Result<(), Diagnostic>;
 const IMAGE_KEYS: &[&str] = &["ref", "cuda", "flavor", "os"];
 
 impl Manifest {
