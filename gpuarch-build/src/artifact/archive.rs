@@ -7,13 +7,15 @@ use super::{ArtifactError, Entry, Found};
 pub const AR_MAGIC: &[u8] = b"!<arch>\n";
 pub const THIN_MAGIC: &[u8] = b"!<thin>\n";
 const MEMBER_HEADER_LEN: usize = 60;
+/// How deep archives may nest in archives; real ones nest once, if at all.
+const MAX_NESTING: usize = 8;
 
 /// Lists the GPU code in every ELF member of an archive, in member order, each entry
 /// naming its member. Containers are numbered across the whole archive.
 pub fn inspect_archive(bytes: &[u8]) -> Result<Vec<Entry>, ArtifactError> {
     let mut found = Found::default();
     let mut next_container = 0;
-    inspect_archive_in(bytes, 0, None, &mut next_container, &mut found)?;
+    inspect_archive_in(bytes, 0, None, &mut next_container, &mut found, 0)?;
     found.strict()
 }
 
@@ -26,14 +28,21 @@ pub(crate) fn inspect_archive_in(
     outer: Option<&str>,
     next_container: &mut usize,
     out: &mut Found,
+    depth: usize,
 ) -> Result<(), ArtifactError> {
+    if depth > MAX_NESTING {
+        return Err(ArtifactError::Malformed {
+            what: "archive nesting (deeper than 8 levels)",
+            offset: base,
+        });
+    }
     if !bytes.starts_with(AR_MAGIC) {
         return Err(ArtifactError::Malformed {
             what: "archive magic",
             offset: base,
         });
     }
-    if let Err(problem) = walk_members(bytes, base, outer, next_container, out) {
+    if let Err(problem) = walk_members(bytes, base, outer, next_container, out, depth) {
         out.problems.push(problem);
     }
     Ok(())
@@ -45,6 +54,7 @@ fn walk_members(
     outer: Option<&str>,
     next_container: &mut usize,
     out: &mut Found,
+    depth: usize,
 ) -> Result<(), ArtifactError> {
     let mut long_names: &[u8] = &[];
     let mut pos = AR_MAGIC.len();
@@ -93,7 +103,7 @@ fn walk_members(
             let read = if data.starts_with(b"\x7fELF") {
                 inspect_elf_in(data, data_at, Some(&name), next_container, out)
             } else if data.starts_with(AR_MAGIC) {
-                inspect_archive_in(data, data_at, Some(&name), next_container, out)
+                inspect_archive_in(data, data_at, Some(&name), next_container, out, depth + 1)
             } else {
                 Ok(())
             };

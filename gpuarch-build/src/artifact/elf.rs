@@ -90,7 +90,17 @@ pub(crate) fn inspect_elf_in(
         }
         Err(problem) => return Err(problem),
     };
-    for section in &sections {
+    let overlapping = overlapping_sections(&sections);
+    for (index, section) in sections.iter().enumerate() {
+        if overlapping.contains(&index) {
+            // No linker writes two fatbin sections over the same bytes; reading them
+            // again would only repeat (and multiply) what the first one holds.
+            out.problems.push(ArtifactError::Malformed {
+                what: "ELF section overlapping another fatbin section",
+                offset: base.saturating_add(section.offset),
+            });
+            continue;
+        }
         let data = match section_data(bytes, section, base) {
             Ok(data) => data,
             Err(problem) => {
@@ -107,6 +117,26 @@ pub(crate) fn inspect_elf_in(
         parse_containers(data, &place, next_container, out);
     }
     Ok(())
+}
+
+/// The indices of sections whose bytes overlap an earlier-placed one's (by offset).
+fn overlapping_sections(sections: &[Section<'_>]) -> Vec<usize> {
+    let mut by_offset: Vec<usize> = (0..sections.len()).collect();
+    by_offset.sort_by_key(|&i| (sections[i].offset, i));
+    let mut out = Vec::new();
+    let mut reach = 0u64;
+    for i in by_offset {
+        let s = &sections[i];
+        if s.size == 0 {
+            continue;
+        }
+        if s.offset < reach {
+            out.push(i);
+        } else {
+            reach = s.offset.saturating_add(s.size);
+        }
+    }
+    out
 }
 
 /// How many kernels a cubin holds: function symbols marked as entries in `.symtab`

@@ -225,7 +225,7 @@ pub fn list(bytes: &[u8]) -> Result<Listing, ArtifactError> {
     } else if bytes.starts_with(b"\x7fELF") {
         elf::inspect_elf_in(bytes, 0, None, &mut 0, &mut found)?;
     } else if bytes.starts_with(AR_MAGIC) {
-        archive::inspect_archive_in(bytes, 0, None, &mut 0, &mut found)?;
+        archive::inspect_archive_in(bytes, 0, None, &mut 0, &mut found, 0)?;
     } else if bytes.starts_with(THIN_MAGIC) {
         return Err(ArtifactError::ThinArchive);
     } else {
@@ -786,6 +786,100 @@ pub(crate) mod tests {
         assert!(matches!(inspect(&b), Err(ArtifactError::Malformed { .. })));
         assert_eq!(inspect(b"!<arch>\n").unwrap(), []);
         assert!(inspect(b"!<thin>\n").is_err());
+    }
+
+    /// A little-endian ELF64 relocatable object with one section per entry of
+    /// `sections` (name, file offset, size) over `payload`, placed at offset 64.
+    fn elf_with_sections(payload: &[u8], sections: &[(&str, u64, u64)]) -> Vec<u8> {
+        let mut names = vec![0u8];
+        let mut name_at = Vec::new();
+        for (name, _, _) in sections {
+            name_at.push(names.len() as u32);
+            names.extend_from_slice(name.as_bytes());
+            names.push(0);
+        }
+        let shstrtab_name = names.len() as u32;
+        names.extend_from_slice(b".shstrtab\0");
+        let mut out = vec![0u8; 64];
+        out[..4].copy_from_slice(b"\x7fELF");
+        out[4] = 2;
+        out[5] = 1;
+        out[6] = 1;
+        out[0x10..0x12].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+        out[0x12..0x14].copy_from_slice(&62u16.to_le_bytes()); // x86-64
+        out.extend_from_slice(payload);
+        let names_at = out.len() as u64;
+        out.extend_from_slice(&names);
+        while out.len() % 8 != 0 {
+            out.push(0);
+        }
+        let shoff = out.len() as u64;
+        let count = sections.len() + 2;
+        let mut header = |name: u32, kind: u32, offset: u64, size: u64| {
+            let mut h = [0u8; 64];
+            h[..4].copy_from_slice(&name.to_le_bytes());
+            h[4..8].copy_from_slice(&kind.to_le_bytes());
+            h[0x18..0x20].copy_from_slice(&offset.to_le_bytes());
+            h[0x20..0x28].copy_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&h);
+        };
+        header(0, 0, 0, 0);
+        for (i, (_, offset, size)) in sections.iter().enumerate() {
+            header(name_at[i], 1, 64 + offset, *size);
+        }
+        header(shstrtab_name, 3, names_at, names.len() as u64);
+        out[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
+        out[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        out[0x3c..0x3e].copy_from_slice(&(count as u16).to_le_bytes());
+        out[0x3e..0x40].copy_from_slice(&((count - 1) as u16).to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn overlapping_fatbin_sections_are_read_once() {
+        // Found by fuzzing: 4,096 sections over the same fatbin listed it 4,096 times
+        // (2.6 GB, 100 s). Real linkers never overlap sections.
+        let (_, fatbin, _) = fixture!("multi_none.fatbin");
+        let len = fatbin.len() as u64;
+        let once = list(&elf_with_sections(fatbin, &[(".nv_fatbin", 0, len)])).unwrap();
+        assert_eq!(once.entries.len(), 4);
+        assert!(once.problems.is_empty(), "{:?}", once.problems);
+        let many: Vec<(&str, u64, u64)> = (0..64).map(|_| (".nv_fatbin", 0, len)).collect();
+        let listing = list(&elf_with_sections(fatbin, &many)).unwrap();
+        assert_eq!(listing.entries.len(), 4);
+        assert_eq!(listing.problems.len(), 63);
+    }
+
+    #[test]
+    fn deeply_nested_archives_stop_with_a_problem() {
+        // Found by fuzzing: archives nested thousands deep overflowed the stack.
+        let (_, object, _) = fixture!("k.o");
+        let mut inner = object.to_vec();
+        let mut name = "k.o";
+        for _ in 0..2000 {
+            let mut ar = AR_MAGIC.to_vec();
+            ar.extend_from_slice(
+                format!(
+                    "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+                    format!("{name}/"),
+                    0,
+                    0,
+                    0,
+                    644,
+                    inner.len()
+                )
+                .as_bytes(),
+            );
+            ar.extend_from_slice(&inner);
+            if ar.len() % 2 == 1 {
+                ar.push(b'\n');
+            }
+            inner = ar;
+            name = "a.a";
+        }
+        let listing = list(&inner).unwrap();
+        assert!(listing.entries.is_empty());
+        assert!(!listing.problems.is_empty());
     }
 
     #[test]

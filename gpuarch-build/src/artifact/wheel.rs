@@ -43,7 +43,12 @@ pub fn list_wheel(bytes: &[u8], count_kernels: bool) -> Result<Listing, Artifact
         }
         let name = member.name().to_string();
         let declared = member.size();
-        if declared > member.compressed_size().saturating_mul(DEFLATE_MAX_RATIO) {
+        // Both sizes come from the zip's headers: the compressed bytes must lie in the
+        // file, and inflate no further than deflate can expand them.
+        let compressed = member.compressed_size();
+        if compressed > bytes.len() as u64
+            || declared > compressed.saturating_mul(DEFLATE_MAX_RATIO)
+        {
             out.problems.push(corrupt("zip member size"));
             continue;
         }
@@ -127,6 +132,28 @@ mod tests {
         // Containers are numbered across members.
         let last = listing.entries.last().unwrap().container;
         assert!(last >= 2, "{last}");
+    }
+
+    #[test]
+    fn forged_member_sizes_are_problems_not_allocations() {
+        // Found by fuzzing: a compressed size of 4 GB in the zip's headers was trusted
+        // for an allocation (out of memory, or "capacity overflow").
+        let obj = fixture("k.o");
+        let mut wheel = zip_of(&[
+            ("pkg-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n"),
+            ("pkg/lib/libk.so", &obj),
+        ]);
+        let central = (0..wheel.len() - 4)
+            .filter(|&i| wheel[i..i + 4] == *b"PK\x01\x02")
+            .nth(1)
+            .unwrap();
+        for (at, value) in [(20, 0xFFFF_FFF0u32), (24, 0xFFFF_FFF0u32)] {
+            wheel[central + at..central + at + 4].copy_from_slice(&value.to_le_bytes());
+        }
+        match list_wheel(&wheel, true) {
+            Ok(listing) => assert!(listing.entries.is_empty() && !listing.problems.is_empty()),
+            Err(e) => assert!(matches!(e, ArtifactError::Corrupt { .. }), "{e}"),
+        }
     }
 
     #[test]
