@@ -2937,3 +2937,35 @@ fn entrypoint_prints_the_compat_script() {
     );
     assert!(!r.stdout.contains("$$") && !r.stdout.contains("[ $("));
 }
+
+#[test]
+fn catalog_lists_the_deployment_tables() {
+    let torch = run(&["catalog", "torch", "1.12", "--format", "json"])
+        .expect(0)
+        .json();
+    assert_eq!(torch[0]["pypi_default"], "cu102");
+    let tags: Vec<&str> = torch[0]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["tag"].as_str().unwrap())
+        .collect();
+    assert!(
+        tags.contains(&"cu113") && tags.contains(&"cu116"),
+        "{tags:?}"
+    );
+    let images = run(&["catalog", "images", "12.4", "--format", "json"])
+        .expect(0)
+        .json();
+    assert!(images
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["version"] == "12.4.1"));
+    let drivers = run(&["catalog", "drivers", "R535", "--format", "json"])
+        .expect(0)
+        .json();
+    assert_eq!(drivers[0]["first"], "535.54.03");
+    assert_eq!(drivers[0]["cuda"], "12.2");
+    run(&["catalog", "drivers", "R999"]).expect(2);
+}

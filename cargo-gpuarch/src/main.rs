@@ -218,6 +218,12 @@ pub enum CatalogTable {
     Gpus,
     Toolkits,
     Archs,
+    /// PyTorch releases and the arch lists of their CUDA wheels.
+    Torch,
+    /// nvidia/cuda image release sets.
+    Images,
+    /// Driver branches.
+    Drivers,
 }
 
 fn main() -> ExitCode {

@@ -440,6 +440,9 @@ pub fn catalog(table: CatalogTable, query: Option<&str>, format: Format, out: &O
         CatalogTable::Gpus => catalog_gpus(query),
         CatalogTable::Toolkits => catalog_toolkits(query),
         CatalogTable::Archs => catalog_archs(query),
+        CatalogTable::Torch => catalog_torch(query),
+        CatalogTable::Images => catalog_images(query),
+        CatalogTable::Drivers => catalog_drivers(query),
     };
     if rows.is_empty() {
         if let Some(q) = query {
@@ -496,6 +499,7 @@ fn catalog_gpus(query: Option<&str>) -> Vec<Value> {
                 "cc": g.cc.to_string(),
                 "architecture": g.architecture,
                 "integrated": g.integrated,
+                "segment": g.segment,
                 "source": g.source,
             })
         })
@@ -572,6 +576,75 @@ fn catalog_archs(query: Option<&str>) -> Vec<Value> {
         .collect()
 }
 
+/// A version query matches itself and what it prefixes (`12` matches 12.4.1).
+fn version_matches(version: &str, query: Option<&str>) -> bool {
+    query.is_none_or(|q| version == q || version.starts_with(&format!("{q}.")))
+}
+
+fn catalog_torch(query: Option<&str>) -> Vec<Value> {
+    use gpuarch_build::deploy::facts;
+    let ccs = |v: &[gpuarch_build::Cc]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    facts::torch_releases()
+        .iter()
+        .filter(|r| version_matches(&r.version.to_string(), query))
+        .map(|r| {
+            json!({
+                "version": r.version.to_string(),
+                "patches": r.patches.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                "python": r.python,
+                "pypi_default": r.pypi_default,
+                "variants": r.variants.iter().map(|v| json!({
+                    "tag": v.tag,
+                    "cuda": v.cuda.to_string(),
+                    "sass": ccs(&v.sass),
+                    "ptx": ccs(&v.ptx),
+                    "measured": v.measured,
+                    "source": v.source,
+                })).collect::<Vec<_>>(),
+                "source": r.source,
+            })
+        })
+        .collect()
+}
+
+fn catalog_images(query: Option<&str>) -> Vec<Value> {
+    gpuarch_build::deploy::facts::image_sets()
+        .iter()
+        .filter(|i| version_matches(&i.version.to_string(), query))
+        .map(|i| {
+            json!({
+                "version": i.version.to_string(),
+                "tag_version": i.tag_version,
+                "flavors": i.flavors,
+                "os": i.os,
+                "require_cuda": i.require_cuda,
+                "eol": i.eol,
+                "deleted": i.deleted,
+                "source": i.source,
+            })
+        })
+        .collect()
+}
+
+fn catalog_drivers(query: Option<&str>) -> Vec<Value> {
+    gpuarch_build::deploy::facts::driver_branches()
+        .iter()
+        .filter(|b| query.is_none_or(|q| q.trim_start_matches(['R', 'r']) == b.branch.to_string()))
+        .map(|b| {
+            json!({
+                "branch": b.branch,
+                "kind": b.kind,
+                "cuda": b.cuda.to_string(),
+                "first": b.first.to_string(),
+                "released": b.released,
+                "eol": b.eol,
+                "forward_compat": b.forward_compat,
+                "source": b.source,
+            })
+        })
+        .collect()
+}
+
 fn catalog_line(table: CatalogTable, row: &Value) -> String {
     let s = |k: &str| row[k].as_str().unwrap_or("").to_string();
     let list = |v: &Value| {
@@ -615,6 +688,62 @@ fn catalog_line(table: CatalogTable, row: &Value) -> String {
             s("first_toolkit"),
             s("last_toolkit"),
             list(&row["gpus"])
+        ),
+        CatalogTable::Torch => {
+            let variants: Vec<String> = row["variants"]
+                .as_array()
+                .map(|vs| {
+                    vs.iter()
+                        .map(|v| {
+                            let ptx = list(&v["ptx"]);
+                            format!(
+                                "{} [{}{}]",
+                                v["tag"].as_str().unwrap_or(""),
+                                list(&v["sass"]),
+                                if ptx.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("; PTX {ptx}")
+                                }
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "torch {:<5} python {:<14} pip default {:<6} {}",
+                s("version"),
+                s("python"),
+                row["pypi_default"].as_str().unwrap_or("-"),
+                variants.join("  ")
+            )
+        }
+        CatalogTable::Images => format!(
+            "CUDA {:<7} {:<8} {:<28} {}",
+            s("tag_version"),
+            if row["deleted"].as_bool() == Some(true) {
+                "deleted"
+            } else if row["eol"].is_string() {
+                "eol"
+            } else {
+                "current"
+            },
+            list(&row["flavors"]),
+            list(&row["os"])
+        ),
+        CatalogTable::Drivers => format!(
+            "R{:<4} {:<7} CUDA {:<5} first {:<11} released {:<8} eol {:<8} forward-compat {}",
+            row["branch"].as_u64().unwrap_or(0),
+            s("kind"),
+            s("cuda"),
+            s("first"),
+            row["released"].as_str().unwrap_or("?"),
+            row["eol"].as_str().unwrap_or("-"),
+            if row["forward_compat"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            }
         ),
     }
 }
