@@ -744,7 +744,7 @@ fn large(
 ) -> Result<()> {
     let size = std::fs::metadata(library)?.len();
     let needed = PAD_BYTES + 2 * size + (256 << 20);
-    match free_bytes(scratch) {
+    match toolkits::free_bytes(scratch) {
         Some(free) => ensure!(
             free >= needed,
             "--large needs {} MB free in {}, there are {} MB",
@@ -859,18 +859,6 @@ fn large(
     Ok(())
 }
 
-/// Available bytes on the file system of `dir`, from `df -Pk`.
-fn free_bytes(dir: &Path) -> Option<u64> {
-    let out = Command::new("df").arg("-Pk").arg(dir).output().ok()?;
-    parse_df(&String::from_utf8_lossy(&out.stdout))
-}
-
-fn parse_df(text: &str) -> Option<u64> {
-    let line = text.lines().nth(1)?;
-    let kib: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// The release line of `--version` (`Cuda compilation tools, release 13.5, V13.5.37`).
 fn tool_version(tool: &Path) -> String {
     Command::new(tool)
@@ -974,6 +962,32 @@ impl Drop for RemoveOnDrop {
 mod tests {
     use super::*;
 
+    #[test]
+    fn ratios_and_figures() {
+        let d = Duration::from_millis;
+        assert_eq!(median(&[d(3), d(1), d(2)]), d(2));
+        assert_eq!(median_f64(&[20.0, 25.0, 1.0, 30.0, 22.0]), 22.0);
+        let mut reference = Timed::new("ref", vec![os("x")], &[0]);
+        reference.wall = vec![d(100), d(110), d(90)];
+        let mut fast = Timed::new("fast", vec![os("y")], &[0]);
+        fast.wall = vec![d(4), d(5), d(5)];
+        fast.ratios = vec![25.0, 22.0, 18.0];
+        let line = ratio_line(&reference, &fast, 20.0);
+        assert!(
+            line.starts_with("fast: 22.0x faster than cuobjdump (5.0 ms vs 100.0 ms"),
+            "{line}"
+        );
+        assert!(line.ends_with("goal 20x faster: met)"), "{line}");
+        fast.ratios = vec![19.0];
+        assert!(ratio_line(&reference, &fast, 20.0).ends_with("NOT met)"));
+        fast.ratios = vec![0.8];
+        assert!(ratio_line(&reference, &fast, 20.0).starts_with("fast: 1.2x slower than"));
+        assert_eq!(thousands(166_965_432), "166,965,432");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(0), "0");
+    }
+
     fn l(cubin: bool, arch: &str) -> Listed {
         Listed {
             cubin,
@@ -1016,35 +1030,5 @@ mod tests {
             &listed,
             &[l(true, "100"), l(true, "121"), l(true, "90a")]
         ));
-    }
-
-    #[test]
-    fn ratios_and_figures() {
-        let d = Duration::from_millis;
-        assert_eq!(median(&[d(3), d(1), d(2)]), d(2));
-        assert_eq!(median_f64(&[20.0, 25.0, 1.0, 30.0, 22.0]), 22.0);
-        let mut reference = Timed::new("ref", vec![os("x")], &[0]);
-        reference.wall = vec![d(100), d(110), d(90)];
-        let mut fast = Timed::new("fast", vec![os("y")], &[0]);
-        fast.wall = vec![d(4), d(5), d(5)];
-        fast.ratios = vec![25.0, 22.0, 18.0];
-        let line = ratio_line(&reference, &fast, 20.0);
-        assert!(
-            line.starts_with("fast: 22.0x faster than cuobjdump (5.0 ms vs 100.0 ms"),
-            "{line}"
-        );
-        assert!(line.ends_with("goal 20x faster: met)"), "{line}");
-        fast.ratios = vec![19.0];
-        assert!(ratio_line(&reference, &fast, 20.0).ends_with("NOT met)"));
-        fast.ratios = vec![0.8];
-        assert!(ratio_line(&reference, &fast, 20.0).starts_with("fast: 1.2x slower than"));
-        assert_eq!(thousands(166_965_432), "166,965,432");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(0), "0");
-        assert_eq!(
-            parse_df("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 264212084 21199128 74086760 23% /\n"),
-            Some(74_086_760 * 1024)
-        );
     }
 }

@@ -16,6 +16,7 @@ mod bench_nvcc;
 mod codegen;
 mod toolkits;
 mod verify_toolkits;
+mod verify_torch;
 
 use std::path::PathBuf;
 
@@ -24,6 +25,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(&args[1..]),
         Some("verify-toolkits") => verify_toolkits::run(&args[1..]),
+        Some("verify-torch") => verify_torch::run(&args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("inspect") => {
             bench_inspect::run(&args[2..])
         }
@@ -31,7 +33,7 @@ fn main() {
         Some("bench-nvcc") => bench_nvcc::run(&args[1..]),
         Some("toolkit") => toolkits::run(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | bench [plan|build-script|compile|all] | bench inspect [--runs N] [--cuobjdump PATH] [--gpuarch PATH] [--large] | bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH] | toolkit install <ptxas X.Y.Z | nvcc [X.Y.Z] | cuobjdump [X.Y.Z]>>"
+            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | verify-torch [--all | VERSION...] [--drop-wheels] | bench [plan|build-script|compile|all] | bench inspect [--runs N] [--cuobjdump PATH] [--gpuarch PATH] [--large] | bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH] | toolkit install <ptxas X.Y.Z | nvcc [X.Y.Z] | cuobjdump [X.Y.Z]>>"
         )),
     };
     if let Err(err) = result {

@@ -255,42 +255,23 @@ impl Cache {
             .into());
         }
         eprintln!("  downloading {requirement} into {}", self.dir.display());
-        let output = Command::new("python3")
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-            .args(["--platform", "manylinux2014_x86_64"])
-            .args(["--platform", "manylinux_2_27_x86_64"])
-            .args(["--platform", "manylinux_2_28_x86_64"])
-            .args(["--platform", "manylinux1_x86_64"])
-            .args(["--python-version", "3.11", "--disable-pip-version-check"])
-            .arg("-d")
-            .arg(&self.dir)
-            .arg(&requirement)
-            .output()
-            .context("running python3 -m pip (is python3 with pip installed?)")?;
-        let log = combined(&output);
-        if !output.status.success() {
-            if let Some(line) = log
-                .lines()
-                .find(|l| NETWORK_ERRORS.iter().any(|e| l.contains(e)))
-            {
-                let reason = network_reason(line);
-                self.unreachable = Some(reason.clone());
-                return Err(Offline {
-                    requirement,
-                    reason,
-                }
-                .into());
+        let platforms = [
+            "--platform",
+            "manylinux2014_x86_64",
+            "--platform",
+            "manylinux_2_27_x86_64",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--platform",
+            "manylinux1_x86_64",
+            "--python-version",
+            "3.11",
+        ];
+        if let Err(err) = pip_download(&self.dir, &platforms, &requirement) {
+            if let Some(offline) = err.downcast_ref::<Offline>() {
+                self.unreachable = Some(offline.reason.clone());
             }
-            let reason = log
-                .lines()
-                .find(|l| l.starts_with("ERROR:"))
-                .or_else(|| log.lines().rev().find(|l| !l.trim().is_empty()))
-                .unwrap_or("no output");
-            bail!(
-                "pip download {requirement} failed ({}): {}",
-                output.status,
-                reason.trim()
-            );
+            return Err(err);
         }
         cached_wheel(&self.dir, package, version)?.with_context(|| {
             format!(
@@ -364,6 +345,57 @@ fn cached_wheel(dir: &Path, package: &str, wanted: &str) -> Result<Option<PathBu
 
 /// The readable core of pip's retry warning: it wraps the reason ("Failed to establish a
 /// new connection: [Errno 111] Connection refused") in urllib3 reprs and a URL.
+/// `python3 -m pip download --no-deps --only-binary=:all: ARGS -d DIR REQUIREMENT`. A
+/// failure to reach the index is an [`Offline`] error (check with
+/// [`offline_reason`]); any other failure says pip's own error line.
+pub fn pip_download(dir: &Path, args: &[&str], requirement: &str) -> Result<()> {
+    let output = Command::new("python3")
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+        .args(args)
+        .arg("--disable-pip-version-check")
+        .arg("-d")
+        .arg(dir)
+        .arg(requirement)
+        .output()
+        .context("running python3 -m pip (is python3 with pip installed?)")?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let log = combined(&output);
+    if let Some(line) = log
+        .lines()
+        .find(|l| NETWORK_ERRORS.iter().any(|e| l.contains(e)))
+    {
+        return Err(Offline {
+            requirement: requirement.to_string(),
+            reason: network_reason(line),
+        }
+        .into());
+    }
+    let reason = log
+        .lines()
+        .find(|l| l.starts_with("ERROR:"))
+        .or_else(|| log.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("no output");
+    bail!(
+        "pip download {requirement} failed ({}): {}",
+        output.status,
+        reason.trim()
+    )
+}
+
+/// Available bytes on the file system of `dir`, from `df -Pk` (`None` if it cannot say).
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = Command::new("df").arg("-Pk").arg(dir).output().ok()?;
+    parse_df(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_df(text: &str) -> Option<u64> {
+    let line = text.lines().nth(1)?;
+    let kib: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 pub fn network_reason(line: &str) -> String {
     const CORES: &[&str] = &["Failed to establish a new connection", "Failed to resolve"];
     let start = CORES.iter().filter_map(|c| line.find(c)).min().unwrap_or(0);
@@ -547,6 +579,12 @@ pub fn combined(output: &Output) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reads_free_space_from_df() {
+        let df = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 264212084 21199128 74086760 23% /\n";
+        assert_eq!(parse_df(df), Some(74_086_760 * 1024));
+        assert_eq!(parse_df(""), None);
+    }
     use super::*;
 
     #[test]
