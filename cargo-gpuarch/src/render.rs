@@ -818,11 +818,37 @@ fn damage(path: &std::path::Path, problem: &gpuarch_build::artifact::ArtifactErr
     .with_help("rebuild the file, or check it was copied whole")
 }
 
+/// The damage in a file as warnings: the first ten, then a count (a crafted file can
+/// hold hundreds of thousands of bad sections; JSON `problems` lists them all).
+fn damage_of(f: &FileListing) -> Vec<Diagnostic> {
+    const SHOWN: usize = 10;
+    let problems = &f.listing.problems;
+    let mut out: Vec<Diagnostic> = problems
+        .iter()
+        .take(SHOWN)
+        .map(|p| damage(&f.path, p))
+        .collect();
+    if problems.len() > SHOWN {
+        out.push(
+            Diagnostic::warning(
+                "artifact-damaged",
+                format!(
+                    "{}: {} more problems like these",
+                    f.path.display(),
+                    problems.len() - SHOWN
+                ),
+            )
+            .with_help("`--format json` lists every one under `problems`"),
+        );
+    }
+    out
+}
+
 /// `cargo gpuarch inspect`: the listing of each file.
 pub fn inspect(listed: &[FileListing], format: Format, out: &Output) {
     for f in listed {
-        for p in &f.listing.problems {
-            out.diagnostic(&damage(&f.path, p));
+        for d in damage_of(f) {
+            out.diagnostic(&d);
         }
     }
     if format == Format::Json {
@@ -888,10 +914,7 @@ pub fn verify(
     format: Format,
     out: &Output,
 ) -> u8 {
-    let mut diagnostics: Vec<Diagnostic> = listed
-        .iter()
-        .flat_map(|f| f.listing.problems.iter().map(|p| damage(&f.path, p)))
-        .collect();
+    let mut diagnostics: Vec<Diagnostic> = listed.iter().flat_map(damage_of).collect();
     diagnostics.extend(v.diagnostics.iter().cloned());
     diagnostic::sort_by_level(&mut diagnostics);
     let failed = v.has_errors();

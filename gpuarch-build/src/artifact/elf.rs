@@ -92,7 +92,7 @@ pub(crate) fn inspect_elf_in(
     };
     let overlapping = overlapping_sections(&sections);
     for (index, section) in sections.iter().enumerate() {
-        if overlapping.contains(&index) {
+        if overlapping[index] {
             // No linker writes two fatbin sections over the same bytes; reading them
             // again would only repeat (and multiply) what the first one holds.
             out.problems.push(ArtifactError::Malformed {
@@ -119,11 +119,11 @@ pub(crate) fn inspect_elf_in(
     Ok(())
 }
 
-/// The indices of sections whose bytes overlap an earlier-placed one's (by offset).
-fn overlapping_sections(sections: &[Section<'_>]) -> Vec<usize> {
+/// Per section, whether its bytes overlap an earlier-placed one's (by offset).
+fn overlapping_sections(sections: &[Section<'_>]) -> Vec<bool> {
     let mut by_offset: Vec<usize> = (0..sections.len()).collect();
     by_offset.sort_by_key(|&i| (sections[i].offset, i));
-    let mut out = Vec::new();
+    let mut out = vec![false; sections.len()];
     let mut reach = 0u64;
     for i in by_offset {
         let s = &sections[i];
@@ -131,7 +131,7 @@ fn overlapping_sections(sections: &[Section<'_>]) -> Vec<usize> {
             continue;
         }
         if s.offset < reach {
-            out.push(i);
+            out[i] = true;
         } else {
             reach = s.offset.saturating_add(s.size);
         }
