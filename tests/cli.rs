@@ -2074,18 +2074,23 @@ impl TempDir {
     }
 }
 
-fn targets_by_gpu(j: &Value) -> Vec<(String, String)> {
-    j["targets"]
+/// Two string fields of each row of the array `j[rows]`.
+fn field_pairs(j: &Value, rows: &str, a: &str, b: &str) -> Vec<(String, String)> {
+    j[rows]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| {
             (
-                t["cc"].as_str().unwrap().to_string(),
-                t["status"].as_str().unwrap().to_string(),
+                t[a].as_str().unwrap().to_string(),
+                t[b].as_str().unwrap().to_string(),
             )
         })
         .collect()
+}
+
+fn targets_by_gpu(j: &Value) -> Vec<(String, String)> {
+    field_pairs(j, "targets", "cc", "status")
 }
 
 #[test]
@@ -2407,17 +2412,7 @@ fn inspect_looks_inside_wheels() {
 // measured SASS lists, the images' NVIDIA_REQUIRE_CUDA, the drivers' CUDA versions.
 
 fn statuses(j: &Value) -> Vec<(String, String)> {
-    j["matrix"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["relation"].as_str().unwrap().to_string(),
-                r["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    field_pairs(j, "matrix", "relation", "status")
 }
 
 #[test]

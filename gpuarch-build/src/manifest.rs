@@ -172,6 +172,40 @@ struct Section {
     entry: SectionEntry,
 }
 
+/// `[torch]` as a table, or `torch = "2.4.1"` for the version alone.
+const TORCH_SECTION: Section = Section {
+    name: "torch",
+    keys: TORCH_KEYS,
+    expected: "a table such as { version = \"2.4.1\", variant = \"cu121\" }, or a version string",
+    shorthand: |m, s| m.torch.version = Some(s),
+    entry: |m, key, v, at| match key {
+        "version" => expect_string(v, "torch.version", "\"2.4.1\" or \"2.4.1+cu121\"")
+            .map(|s| m.torch.version = Some(Located::new(s, at))),
+        "variant" => expect_string(v, "torch.variant", "\"cu121\"")
+            .map(|s| m.torch.variant = Some(Located::new(s, at))),
+        _ => Err(Diagnostic::error("unknown-key", "")),
+    },
+};
+
+/// `[image]` as a table, or `image = "nvidia/cuda:..."` for the reference alone.
+const IMAGE_SECTION: Section = Section {
+    name: "image",
+    keys: IMAGE_KEYS,
+    expected: "a table such as { ref = \"nvidia/cuda:12.4.1-runtime-ubuntu22.04\" }, or a reference string",
+    shorthand: |m, s| m.image.reference = Some(s),
+    entry: |m, key, v, at| match key {
+        "ref" => expect_string(v, "image.ref", "\"nvidia/cuda:12.4.1-runtime-ubuntu22.04\"")
+            .map(|s| m.image.reference = Some(Located::new(s, at))),
+        "cuda" => expect_version(v, "image.cuda", at.clone())
+            .map(|c| m.image.cuda = Some(Located::new(c, at))),
+        "flavor" => expect_string(v, "image.flavor", "\"runtime\"")
+            .map(|s| m.image.flavor = Some(Located::new(s, at))),
+        "os" => expect_string(v, "image.os", "\"ubuntu22.04\"")
+            .map(|s| m.image.os = Some(Located::new(s, at))),
+        _ => Err(Diagnostic::error("unknown-key", "")),
+    },
+};
+
 /// Reads one key of a section: the manifest, the key, its value and where the value is.
 type SectionEntry =
     fn(&mut Manifest, &str, &Spanned<Value>, Option<Location>) -> Result<(), Diagnostic>;
@@ -293,8 +327,8 @@ impl Manifest {
                     .map(|o| self.arch_specific = Located::new(o, at.clone())),
                 "family-specific" => expect_opt_in(value, "family-specific")
                     .map(|o| self.family_specific = Located::new(o, at.clone())),
-                "torch" => self.set_torch(file, value, prefix, errors),
-                "image" => self.set_image(file, value, prefix, errors),
+                "torch" => self.set_section(file, value, prefix, errors, &TORCH_SECTION),
+                "image" => self.set_section(file, value, prefix, errors, &IMAGE_SECTION),
                 other => Err(unknown_key(prefix, other)),
             };
             if let Err(diagnostic) = result {
@@ -306,59 +340,6 @@ impl Manifest {
                 errors.push(diagnostic.at(location));
             }
         }
-    }
-
-    /// `[torch]` as a table, or `torch = "2.4.1"` for the version alone.
-    fn set_torch(
-        &mut self,
-        file: &SourceFile<'_>,
-        value: &Spanned<Value>,
-        prefix: &str,
-        errors: &mut Vec<Diagnostic>,
-    ) -> Result<(), Diagnostic> {
-        let section = Section {
-            name: "torch",
-            keys: TORCH_KEYS,
-            expected:
-                "a table such as { version = \"2.4.1\", variant = \"cu121\" }, or a version string",
-            shorthand: |m, s| m.torch.version = Some(s),
-            entry: |m, key, v, at| match key {
-                "version" => expect_string(v, "torch.version", "\"2.4.1\" or \"2.4.1+cu121\"")
-                    .map(|s| m.torch.version = Some(Located::new(s, at))),
-                "variant" => expect_string(v, "torch.variant", "\"cu121\"")
-                    .map(|s| m.torch.variant = Some(Located::new(s, at))),
-                _ => Err(Diagnostic::error("unknown-key", "")),
-            },
-        };
-        self.set_section(file, value, prefix, errors, &section)
-    }
-
-    /// `[image]` as a table, or `image = "nvidia/cuda:..."` for the reference alone.
-    fn set_image(
-        &mut self,
-        file: &SourceFile<'_>,
-        value: &Spanned<Value>,
-        prefix: &str,
-        errors: &mut Vec<Diagnostic>,
-    ) -> Result<(), Diagnostic> {
-        let section = Section {
-            name: "image",
-            keys: IMAGE_KEYS,
-            expected: "a table such as { ref = \"nvidia/cuda:12.4.1-runtime-ubuntu22.04\" }, or a reference string",
-            shorthand: |m, s| m.image.reference = Some(s),
-            entry: |m, key, v, at| match key {
-                "ref" => expect_string(v, "image.ref", "\"nvidia/cuda:12.4.1-runtime-ubuntu22.04\"")
-                    .map(|s| m.image.reference = Some(Located::new(s, at))),
-                "cuda" => expect_version(v, "image.cuda", at.clone())
-                    .map(|c| m.image.cuda = Some(Located::new(c, at))),
-                "flavor" => expect_string(v, "image.flavor", "\"runtime\"")
-                    .map(|s| m.image.flavor = Some(Located::new(s, at))),
-                "os" => expect_string(v, "image.os", "\"ubuntu22.04\"")
-                    .map(|s| m.image.os = Some(Located::new(s, at))),
-                _ => Err(Diagnostic::error("unknown-key", "")),
-            },
-        };
-        self.set_section(file, value, prefix, errors, &section)
     }
 
     /// A section that is a table of its own keys, or a string for its main key. Errors
