@@ -354,6 +354,17 @@ no target needs is wasted; one a target does need means the manifest misses a GP
 gives the bytes it takes.",
     },
     CodeInfo {
+        code: "container-gaps",
+        input: false,
+        summary: "`verify`: some containers of a library that covers a GPU have no code for it",
+        explanation: "Each fat binary container is registered on its own, and a kernel launched from \
+one without code for the GPU fails with \"no kernel image is available\". Vendor libraries ship \
+per-architecture kernels in containers of their own and pick them by device, so a library is \
+judged as a whole: it covers a GPU when one of its containers does, and the containers that do \
+not are named here. In your own build it means a part was compiled with other flags; the \
+plan comparison and the build gate ask every container for every planned code.",
+    },
+    CodeInfo {
         code: "artifact-damaged",
         input: false,
         summary: "part of an artifact is damaged; the rest was read",

@@ -1,10 +1,15 @@
 //! Verify: judge what was built against the targets, the driver floor and the plan.
 //!
 //! Every fat binary container is loaded on its own (the CUDA runtime registers each one
-//! and picks code per container), so a GPU runs an artifact only if *every* container has
-//! code for it: a library with one container lacking sm_80 fails on an A100 as soon as a
-//! kernel of that container launches. The verdict for a target is therefore its worst
-//! verdict over the containers, judged by the same [`check::assess`] as a plan.
+//! and picks code per container), so code a GPU lacks in one container fails as soon as
+//! a kernel of that container launches there. But libraries also ship per-architecture
+//! kernels in containers of their own and pick them by device (cuSPARSELt in the PyTorch
+//! wheels has sm_86-only containers that an A100 never uses). So each library unit (a
+//! file, or an archive or wheel member) is judged as a whole: it runs on a GPU when one of
+//! its containers has code for it, by the same [`check::assess`] as a plan, and the
+//! target's verdict is its worst over the units. Containers of a covered unit that lack
+//! code for the GPU are named in a warning; the plan comparison (and the build gate, where
+//! it is an error) still asks every container for every planned code.
 
 use crate::arch::{Code, CodeKind, CodeSet};
 use crate::artifact::{Entry, EntryKind};
@@ -85,8 +90,8 @@ pub struct TargetVerification {
     pub target: Target,
     /// The worst verdict over the containers: what the target can count on.
     pub verdict: Verdict,
-    /// The containers where the target gets nothing to run (indices into
-    /// [`Verification::containers`]).
+    /// The containers of the library units that give the target nothing to run (indices
+    /// into [`Verification::containers`]).
     pub failing: Vec<usize>,
 }
 
@@ -161,40 +166,103 @@ pub fn verify(
             None => kinds.push((&container.codes, vec![i])),
         }
     }
+    // The library units (file and member) and the code set of each container.
+    let mut units: Vec<(UnitKey<'_>, Vec<usize>)> = Vec::new();
+    for (i, c) in judged.iter().enumerate() {
+        let key = (c.file.as_str(), c.member.as_deref());
+        match units.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(i),
+            None => units.push((key, vec![i])),
+        }
+    }
+    let kind_of: Vec<usize> = judged
+        .iter()
+        .map(|c| {
+            kinds
+                .iter()
+                .position(|(codes, _)| **codes == c.codes)
+                .expect("every container's set is a kind")
+        })
+        .collect();
     for target in targets {
-        let mut worst: Option<(TargetReport, Vec<Diagnostic>, usize)> = None;
-        let mut failing = Vec::new();
-        for (codes, members) in &kinds {
-            let mut assessment = check::assess(codes, std::slice::from_ref(target), None, floor);
-            let report = assessment.targets.remove(0);
-            if !report.verdict.runs() && !containers.is_empty() {
-                failing.extend(members.iter().copied());
-            }
-            let worse = worst
-                .as_ref()
-                .is_none_or(|(w, _, _)| rank(&report.verdict) < rank(&w.verdict));
+        let assessed: Vec<(TargetReport, Vec<Diagnostic>)> = kinds
+            .iter()
+            .map(|(codes, _)| {
+                let mut assessment =
+                    check::assess(codes, std::slice::from_ref(target), None, floor);
+                (assessment.targets.remove(0), assessment.diagnostics)
+            })
+            .collect();
+        let runs = |i: usize| assessed[kind_of[i]].0.verdict.runs();
+        // Per unit, its best container; the target gets the worst of those.
+        let mut worst: Option<(usize, usize)> = None; // (unit, container)
+        for (u, (_, members)) in units.iter().enumerate() {
+            let best = *members
+                .iter()
+                .max_by_key(|&&i| rank(&assessed[kind_of[i]].0.verdict))
+                .expect("a unit has a container");
+            let worse = worst.is_none_or(|(_, w)| {
+                rank(&assessed[kind_of[best]].0.verdict) < rank(&assessed[kind_of[w]].0.verdict)
+            });
             if worse {
-                worst = Some((report, assessment.diagnostics, members[0]));
+                worst = Some((u, best));
             }
         }
-        failing.sort_unstable();
-        let (report, mut found, at) = worst.expect("at least one container is judged");
-        if judged.len() > 1 {
-            let place = &judged[at];
-            let count = if failing.is_empty() {
-                String::new()
-            } else {
-                format!("{} of {} containers; ", failing.len(), judged.len())
-            };
+        let (_, at) = worst.expect("at least one container is judged");
+        let mut failing = Vec::new();
+        let mut gaps = Vec::new();
+        for (_, members) in &units {
+            let covered = members.iter().any(|&i| runs(i));
+            for &i in members.iter().filter(|&&i| !runs(i)) {
+                if containers.is_empty() {
+                    continue;
+                }
+                if covered {
+                    gaps.push(i);
+                } else {
+                    failing.push(i);
+                }
+            }
+        }
+        let (report, found) = &assessed[kind_of[at]];
+        let mut found = found.clone();
+        if judged.len() > 1 && !failing.is_empty() {
+            let place = &judged[failing[0]];
             for d in &mut found {
-                d.message
-                    .push_str(&format!(" [{count}worst: {}]", place.describe()));
+                d.message.push_str(&format!(
+                    " [{} of {} containers; e.g. {}]",
+                    failing.len(),
+                    judged.len(),
+                    place.describe()
+                ));
             }
         }
         diagnostics.extend(found);
+        if !gaps.is_empty() {
+            let example = &judged[gaps[0]];
+            diagnostics.push(
+                Diagnostic::warning(
+                    "container-gaps",
+                    format!(
+                        "{} ({}) has no code in {} container(s) of libraries that otherwise cover it (e.g. {}: {}): per-architecture kernels the library picks by device, or a part built with other flags",
+                        target.name,
+                        target.cc,
+                        gaps.len(),
+                        example.describe(),
+                        example
+                            .codes
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .with_help("for your own build, compile every part with the plan's flags (the build gate requires it); a kernel of such a container launched on this GPU fails with \"no kernel image is available\""),
+            );
+        }
         verdicts.push(TargetVerification {
             target: target.clone(),
-            verdict: report.verdict,
+            verdict: report.verdict.clone(),
             failing,
         });
     }
@@ -268,6 +336,9 @@ pub fn verify(
         extra,
     }
 }
+
+/// A library unit: the file, and the archive or wheel member in it.
+type UnitKey<'a> = (&'a str, Option<&'a str>);
 
 /// Lower is worse: nothing, PTX too new, JIT (a higher driver need is worse), a
 /// compatible cubin, a native one.
@@ -376,29 +447,56 @@ mod tests {
         verify(containers("lib.so", entries), entries, targets, floor, None)
     }
 
+    fn in_member(mut e: Entry, member: &str) -> Entry {
+        e.member = Some(member.to_string());
+        e
+    }
+
     #[test]
-    fn every_container_must_cover_a_target() {
+    fn every_library_must_cover_a_target() {
+        // Two objects of an archive: b.o has nothing for 8.0, so its kernels fail there.
         let entries = [
-            entry("sm_80", 0, None),
-            entry("sm_90", 0, None),
-            entry("sm_90", 1, None),
+            in_member(entry("sm_80", 0, None), "a.o"),
+            in_member(entry("sm_90", 0, None), "a.o"),
+            in_member(entry("sm_90", 1, None), "b.o"),
         ];
         let v = run(
             &entries,
             &[target("8.0"), target("9.0")],
             &DriverFloor::default(),
         );
-        assert!(
-            !v.targets[0].verdict.runs(),
-            "container 1 has nothing for 8.0"
-        );
+        assert!(!v.targets[0].verdict.runs(), "b.o has nothing for 8.0");
         assert_eq!(v.targets[0].failing, vec![1]);
         assert!(matches!(v.targets[1].verdict, Verdict::Native(_)));
         assert!(v.has_errors());
         let msg = &v.diagnostics[0].message;
         assert!(
-            msg.contains("1 of 2 containers") && msg.contains("container 1"),
+            msg.contains("1 of 2 containers") && msg.contains("b.o"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn containers_of_a_covered_library_that_lack_the_gpu_are_a_warning() {
+        // One library: a per-architecture container (sm_86 only) beside the main one.
+        let entries = [
+            entry("sm_80", 0, None),
+            entry("sm_90", 0, None),
+            entry("sm_86", 1, None),
+        ];
+        let v = run(&entries, &[target("9.0")], &DriverFloor::default());
+        assert!(matches!(v.targets[0].verdict, Verdict::Native(_)));
+        assert!(v.targets[0].failing.is_empty());
+        assert!(!v.has_errors());
+        let gap = v
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "container-gaps")
+            .unwrap();
+        assert!(
+            gap.message.contains("1 container") && gap.message.contains("sm_86"),
+            "{}",
+            gap.message
         );
     }
 
@@ -412,8 +510,11 @@ mod tests {
         let old = run(&entries, &[target("9.0")], &floor("535.54.03"));
         assert!(matches!(old.targets[0].verdict, Verdict::PtxTooNew { .. }));
         assert!(old.has_errors());
-        // The worst container decides: one with a cubin, one with PTX only.
-        let mixed = [entry("sm_90", 0, None), entry("compute_80", 1, Some("8.5"))];
+        // The worst library decides: one object with a cubin, one with PTX only.
+        let mixed = [
+            in_member(entry("sm_90", 0, None), "a.o"),
+            in_member(entry("compute_80", 1, Some("8.5")), "b.o"),
+        ];
         let v = run(&mixed, &[target("9.0")], &floor("535.54.03"));
         assert!(matches!(v.targets[0].verdict, Verdict::PtxTooNew { .. }));
     }
