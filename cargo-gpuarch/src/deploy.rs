@@ -11,7 +11,9 @@ use gpuarch_build::{plan, Error, Version};
 use serde_json::{json, Value};
 
 use crate::render::{diagnostic_json, print_json, Output, SCHEMA_VERSION};
-use crate::{build_request, load_manifest_or_flags, parse_version, Format, ManifestArgs};
+use crate::{
+    build_request, load_manifest_or_flags, only_text_or_json, parse_version, Format, ManifestArgs,
+};
 
 /// What the deployment commands take besides the manifest options.
 #[derive(Args, Clone)]
@@ -115,19 +117,8 @@ fn load(args: &ManifestArgs, d: &DeploymentArgs) -> Result<Manifest, Error> {
     Ok(manifest)
 }
 
-fn text_or_json(format: Format, out: &Output) -> Option<u8> {
-    if matches!(format, Format::Text | Format::Json) {
-        return None;
-    }
-    out.diagnostic(
-        &Diagnostic::error("bad-arch-list", "this command writes text or json")
-            .with_help("pass --format text or --format json"),
-    );
-    Some(2)
-}
-
 pub fn run_deploy(args: DeployArgs, out: &Output) -> u8 {
-    if let Some(code) = text_or_json(args.format, out) {
+    if let Some(code) = only_text_or_json(args.format, out) {
         return code;
     }
     let resolved =
@@ -282,6 +273,7 @@ fn matrix_json(m: &Matrix) -> Value {
                     "gpu": r.gpu,
                     "reason": r.reason,
                     "facts": r.facts,
+                    "forward_compat": r.forward_compat,
                 })
             })
             .collect(),
@@ -297,7 +289,7 @@ fn fix_json(f: &Fix) -> Value {
 }
 
 pub fn run_image(args: ImageArgs, out: &Output) -> u8 {
-    if let Some(code) = text_or_json(args.format, out) {
+    if let Some(code) = only_text_or_json(args.format, out) {
         return code;
     }
     let resolved =
@@ -465,7 +457,7 @@ pub fn run_dockerfile(args: DockerfileArgs, out: &Output) -> u8 {
 }
 
 pub fn run_require(args: RequireArgs, out: &Output) -> u8 {
-    if let Some(code) = text_or_json(args.format, out) {
+    if let Some(code) = only_text_or_json(args.format, out) {
         return code;
     }
     match &args.eval {

@@ -373,7 +373,7 @@ pub(crate) fn image_from_set(
 
 /// The set's name for a flavor: cuDNN flavors are spelled by cuDNN major in older sets
 /// (`cudnn8-runtime`) and plainly in newer ones (`cudnn-runtime`).
-fn equivalent_flavor(set: &ImageSet, flavor: &str) -> Option<String> {
+pub(crate) fn equivalent_flavor(set: &ImageSet, flavor: &str) -> Option<String> {
     if set.flavors.iter().any(|f| f == flavor) {
         return Some(flavor.to_string());
     }

@@ -89,6 +89,9 @@ pub struct Row {
     pub reason: String,
     /// The catalog facts the verdict rests on, each with where it comes from.
     pub facts: Vec<String>,
+    /// It passes only through the image's forward-compatibility libraries, which the
+    /// compat entrypoint must switch on.
+    pub forward_compat: bool,
 }
 
 /// The PyTorch wheel of a deployment: a release and one of its CUDA variants.
@@ -226,6 +229,7 @@ pub(crate) fn image_vs_driver(d: &Deployment, image: &Image, rows: &mut Vec<Row>
     let Some(driver) = d.driver else {
         rows.push(Row {
             relation: Relation::ImageVsDriver,
+            forward_compat: false,
             status: Status::Unknown,
             gpu: None,
             reason: format!(
@@ -261,7 +265,7 @@ pub(crate) fn image_vs_driver(d: &Deployment, image: &Image, rows: &mut Vec<Row>
     } else {
         d.gpus.iter().map(Some).collect()
     };
-    let mut judged: Vec<(Option<&Target>, Status, String)> = Vec::new();
+    let mut judged: Vec<(Option<&Target>, Status, String, bool)> = Vec::new();
     for gpu in gpus {
         let host = Host {
             cuda: host_cuda,
@@ -270,8 +274,8 @@ pub(crate) fn image_vs_driver(d: &Deployment, image: &Image, rows: &mut Vec<Row>
             brand: gpu.and_then(brand_of).map(str::to_string),
         };
         let runtime_runs = runtime_floor.is_some_and(|f| driver >= f);
-        let natively = host_cuda
-            .is_some_and(|c| c >= Version::major_minor(image.cuda.major, image.cuda.minor));
+        let natively = host_cuda_ge(host_cuda, image.cuda);
+        let mut bridged = false;
         let (status, reason) = match parsed.as_ref().map(|r| r.evaluate(&host)) {
             Some(eval) if eval.satisfied && natively => (
                 Status::Pass,
@@ -293,6 +297,7 @@ pub(crate) fn image_vs_driver(d: &Deployment, image: &Image, rows: &mut Vec<Row>
                 let compat_ok = gpu.is_none_or(forward_compat_gpu)
                     && branch.is_some_and(|b| b.forward_compat);
                 if compat_ok {
+                    bridged = true;
                     (
                         Status::Pass,
                         format!(
@@ -338,24 +343,26 @@ pub(crate) fn image_vs_driver(d: &Deployment, image: &Image, rows: &mut Vec<Row>
                 format!("the image's NVIDIA_REQUIRE_CUDA could not be read: \"{require}\""),
             ),
         };
-        judged.push((gpu, status, reason));
+        judged.push((gpu, status, reason, bridged));
     }
     let all_same = judged
         .windows(2)
-        .all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2);
+        .all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2 && w[0].3 == w[1].3);
     if all_same {
-        let (_, status, reason) = judged.remove(0);
+        let (_, status, reason, bridged) = judged.remove(0);
         rows.push(Row {
             relation: Relation::ImageVsDriver,
+            forward_compat: bridged,
             status,
             gpu: None,
             reason,
             facts,
         });
     } else {
-        for (gpu, status, reason) in judged {
+        for (gpu, status, reason, bridged) in judged {
             rows.push(Row {
                 relation: Relation::ImageVsDriver,
+                forward_compat: bridged,
                 status,
                 gpu: gpu.map(gpu_label),
                 reason,
@@ -403,6 +410,7 @@ pub(crate) fn torch_vs_cuda(d: &Deployment, wheel: &Wheel) -> Row {
     let Some(driver) = d.driver else {
         return Row {
             relation: Relation::TorchVsCuda,
+            forward_compat: false,
             status: Status::Unknown,
             gpu: None,
             reason: format!(
@@ -448,6 +456,7 @@ pub(crate) fn torch_vs_cuda(d: &Deployment, wheel: &Wheel) -> Row {
     };
     Row {
         relation: Relation::TorchVsCuda,
+        forward_compat: false,
         status,
         gpu: None,
         reason,
@@ -510,6 +519,7 @@ pub(crate) fn torch_vs_gpu(d: &Deployment, wheel: &Wheel, gpu: &Target) -> Row {
     };
     Row {
         relation: Relation::TorchVsGpu,
+        forward_compat: false,
         status,
         gpu: Some(gpu_label(gpu)),
         reason,
@@ -523,6 +533,7 @@ pub(crate) fn cuda_vs_gpu(cuda: Version, what: &str, gpu: &Target) -> Row {
     let Some(tk) = catalog::toolkit(cuda) else {
         return Row {
             relation: Relation::CudaVsGpu,
+            forward_compat: false,
             status: Status::Unknown,
             gpu: Some(gpu_label(gpu)),
             reason: format!("CUDA {cuda} is not in the catalog"),
@@ -585,6 +596,7 @@ pub(crate) fn cuda_vs_gpu(cuda: Version, what: &str, gpu: &Target) -> Row {
     };
     Row {
         relation: Relation::CudaVsGpu,
+        forward_compat: false,
         status,
         gpu: Some(gpu_label(gpu)),
         reason,
@@ -604,6 +616,7 @@ pub(crate) fn driver_vs_gpu(driver: Version, gpu: &Target) -> Row {
             if branch > last {
                 return Row {
                     relation: Relation::DriverVsGpu,
+                    forward_compat: false,
                     status: Status::Fail,
                     gpu: Some(gpu_label(gpu)),
                     reason: format!(
@@ -627,6 +640,7 @@ pub(crate) fn driver_vs_gpu(driver: Version, gpu: &Target) -> Row {
         if driver < needs && gpu_newer_than_driver(gpu.cc, driver) {
             return Row {
                 relation: Relation::DriverVsGpu,
+                forward_compat: false,
                 status: Status::Fail,
                 gpu: Some(gpu_label(gpu)),
                 reason: format!(
@@ -639,6 +653,7 @@ pub(crate) fn driver_vs_gpu(driver: Version, gpu: &Target) -> Row {
     }
     Row {
         relation: Relation::DriverVsGpu,
+        forward_compat: false,
         status: Status::Pass,
         gpu: Some(gpu_label(gpu)),
         reason: format!("driver {driver} supports {}", gpu_label(gpu)),

@@ -363,8 +363,7 @@ pub fn image_lifecycle(image: &Image) -> Option<(bool, String)> {
 pub fn needs_forward_compat(d: &Deployment, image: &Image) -> bool {
     let mut rows = Vec::new();
     matrix::image_vs_driver(d, image, &mut rows);
-    rows.iter()
-        .any(|r| r.status == Status::Pass && r.reason.contains("forward-compatibility"))
+    rows.iter().any(|r| r.forward_compat)
 }
 
 /// The `devel` image of the same nvidia/cuda release set and OS (for a build stage).

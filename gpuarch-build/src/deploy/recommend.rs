@@ -126,13 +126,9 @@ pub fn recommend(
                 "note: end-of-life since {eol}; its tags go six months later"
             ));
         }
-        let flavor = image
-            .reference
-            .rsplit(':')
-            .next()
-            .and_then(|t| super::image_ref::parse(&format!("nvidia/cuda:{t}")).ok())
-            .and_then(|r| r.cuda_tag().and_then(|t| t.ok()))
-            .map_or(flavor.to_string(), |t| t.flavor);
+        // The set's own spelling of the flavor (`cudnn8-runtime` for `cudnn-runtime`).
+        let flavor =
+            super::fix::equivalent_flavor(set, flavor).unwrap_or_else(|| flavor.to_string());
         return Ok(Recommendation {
             image,
             flavor,
