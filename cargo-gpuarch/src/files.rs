@@ -66,9 +66,6 @@ pub fn list_file(path: &Path, count_kernels: bool) -> Result<FileListing, String
         list_thin_archive(path, &bytes, count_kernels)?
     } else {
         let mut listing = artifact::list(&bytes).map_err(|e| format!("{shown}: {e}"))?;
-        if count_kernels {
-            artifact::count_kernels(&bytes, &mut listing);
-        }
         content::fill_from_content(&bytes, &mut listing, count_kernels);
         listing
     };
@@ -107,9 +104,6 @@ fn list_thin_archive(path: &Path, bytes: &[u8], count_kernels: bool) -> Result<L
                 continue;
             }
         };
-        if count_kernels {
-            artifact::count_kernels(&member_bytes, &mut listing);
-        }
         content::fill_from_content(&member_bytes, &mut listing, count_kernels);
         out.append_member(&member, listing);
     }

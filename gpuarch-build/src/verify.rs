@@ -156,38 +156,21 @@ pub fn verify(
     };
     // Containers with the same code set get the same verdict: judge each set once (a
     // library of 200 objects built with one set of flags has one).
-    let mut kinds: Vec<(&CodeSet, Vec<usize>)> = Vec::new();
-    for (i, container) in judged.iter().enumerate() {
-        match kinds
-            .iter_mut()
-            .find(|(codes, _)| **codes == container.codes)
-        {
-            Some((_, members)) => members.push(i),
-            None => kinds.push((&container.codes, vec![i])),
-        }
+    let (kinds, kind_of) = group(judged.iter().map(|c| &c.codes));
+    // The library units: a file, or an archive or wheel member in it.
+    let (unit_keys, unit_of) = group(
+        judged
+            .iter()
+            .map(|c| (c.file.as_str(), c.member.as_deref())),
+    );
+    let mut units: Vec<Vec<usize>> = vec![Vec::new(); unit_keys.len()];
+    for (i, &u) in unit_of.iter().enumerate() {
+        units[u].push(i);
     }
-    // The library units (file and member) and the code set of each container.
-    let mut units: Vec<(UnitKey<'_>, Vec<usize>)> = Vec::new();
-    for (i, c) in judged.iter().enumerate() {
-        let key = (c.file.as_str(), c.member.as_deref());
-        match units.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, members)) => members.push(i),
-            None => units.push((key, vec![i])),
-        }
-    }
-    let kind_of: Vec<usize> = judged
-        .iter()
-        .map(|c| {
-            kinds
-                .iter()
-                .position(|(codes, _)| **codes == c.codes)
-                .expect("every container's set is a kind")
-        })
-        .collect();
     for target in targets {
         let assessed: Vec<(TargetReport, Vec<Diagnostic>)> = kinds
             .iter()
-            .map(|(codes, _)| {
+            .map(|codes| {
                 let mut assessment =
                     check::assess(codes, std::slice::from_ref(target), None, floor);
                 (assessment.targets.remove(0), assessment.diagnostics)
@@ -196,7 +179,7 @@ pub fn verify(
         let runs = |i: usize| assessed[kind_of[i]].0.verdict.runs();
         // Per unit, its best container; the target gets the worst of those.
         let mut worst: Option<(usize, usize)> = None; // (unit, container)
-        for (u, (_, members)) in units.iter().enumerate() {
+        for (u, members) in units.iter().enumerate() {
             let best = *members
                 .iter()
                 .max_by_key(|&&i| rank(&assessed[kind_of[i]].0.verdict))
@@ -211,7 +194,7 @@ pub fn verify(
         let (_, at) = worst.expect("at least one container is judged");
         let mut failing = Vec::new();
         let mut gaps = Vec::new();
-        for (_, members) in &units {
+        for members in &units {
             let covered = members.iter().any(|&i| runs(i));
             for &i in members.iter().filter(|&&i| !runs(i)) {
                 if containers.is_empty() {
@@ -337,8 +320,22 @@ pub fn verify(
     }
 }
 
-/// A library unit: the file, and the archive or wheel member in it.
-type UnitKey<'a> = (&'a str, Option<&'a str>);
+/// The distinct keys, in first-seen order, and the index of each item's key among them.
+/// Searched from the newest key: a member's containers come one after another.
+fn group<K: PartialEq>(keys: impl Iterator<Item = K>) -> (Vec<K>, Vec<usize>) {
+    let mut distinct: Vec<K> = Vec::new();
+    let mut of = Vec::new();
+    for key in keys {
+        match distinct.iter().rposition(|k| *k == key) {
+            Some(i) => of.push(i),
+            None => {
+                of.push(distinct.len());
+                distinct.push(key);
+            }
+        }
+    }
+    (distinct, of)
+}
 
 /// Lower is worse: nothing, PTX too new, JIT (a higher driver need is worse), a
 /// compatible cubin, a native one.

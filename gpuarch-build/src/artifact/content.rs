@@ -75,9 +75,12 @@ fn stored_bytes<'a>(file: &'a [u8], entry: &Entry) -> Result<&'a [u8], ArtifactE
 
 /// Fills in what the headers left out by decompressing the entries that need it: the
 /// PTX ISA of PTX entries whose header omits it and, with `count_kernels`, the kernel
-/// counts of compressed entries. A payload that does not decompress is recorded in
-/// `listing.problems` and its entry is kept as listed.
+/// counts of every entry (uncompressed ones read in place). A payload that does not
+/// decompress is recorded in `listing.problems` and its entry is kept as listed.
 pub fn fill_from_content(file: &[u8], listing: &mut Listing, count_kernels: bool) {
+    if count_kernels {
+        super::count_kernels(file, listing);
+    }
     for entry in &mut listing.entries {
         let wants_isa = entry.kind == EntryKind::Ptx && entry.ptx_isa.is_none();
         let wants_kernels = count_kernels && entry.kernels.is_none();

@@ -67,9 +67,6 @@ pub fn list_wheel(bytes: &[u8], count_kernels: bool) -> Result<Listing, Artifact
                 continue;
             }
         };
-        if count_kernels {
-            super::count_kernels(&data, &mut listing);
-        }
         super::content::fill_from_content(&data, &mut listing, count_kernels);
         out.append_member(&name, listing);
     }
