@@ -378,3 +378,34 @@ pub fn devel_of(image: &Image) -> Option<Image> {
 pub fn flag(value: &str) -> Located<String> {
     Located::new(value.to_string(), None::<Location>)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every NVIDIA_REQUIRE_CUDA the catalog records for NVIDIA's images parses, and
+    /// `require::generate` writes it back from its own parts, byte for byte (the one
+    /// image that writes `CUDA>=` in capitals, up to case).
+    #[test]
+    fn recorded_image_requirements_round_trip() {
+        let mut checked = 0;
+        for set in facts::image_sets() {
+            let Some(text) = &set.require_cuda else {
+                continue;
+            };
+            let parsed =
+                require::parse(text).unwrap_or_else(|e| panic!("{}: {text}: {e}", set.version));
+            let floor = parsed.cuda_floor().expect("a cuda>= term");
+            let brands = parsed.brands();
+            let brands: Vec<&str> = brands.iter().map(String::as_str).collect();
+            let again = require::generate(&floor, &parsed.compat_branches(), &brands);
+            assert!(
+                again.eq_ignore_ascii_case(text),
+                "{}:\n{text}\n{again}",
+                set.version
+            );
+            checked += 1;
+        }
+        assert!(checked >= 20, "only {checked} recorded");
+    }
+}
