@@ -439,6 +439,117 @@ findable: NVCC, then CUDA_HOME/bin or CUDA_PATH/bin, then PATH.",
         explanation: "gpuarch runs `nvcc --version` and reads `release X.Y`. The message shows what \
 it printed.",
     },
+    CodeInfo {
+        code: "bad-inventory",
+        input: true,
+        summary: "an inventory file could not be read as any format gpuarch knows",
+        explanation: "`--inventory FILE` reads `nvidia-smi --query-gpu=... --format=csv` output (with or \
+without header and units), plain `nvidia-smi` tables, and `kubectl get nodes -o json` or `-o yaml` \
+(a List, or one Node). The message names the file, the line and what was expected there.",
+    },
+    CodeInfo {
+        code: "inventory-node-unknown",
+        input: false,
+        summary: "an inventory node's GPU or driver could not be told; it is kept and judged unknown",
+        explanation: "The node is still listed in every verdict, as unknown. Causes: a GPU name the \
+catalog does not know and no capability given (add the `compute_cap` column to the nvidia-smi query, \
+or let GPU Feature Discovery write `nvidia.com/gpu.compute.major/minor`), a truncated nvidia-smi \
+table name that fits GPUs of different capabilities, malformed or missing labels, or nvidia-smi \
+error text instead of output. A node that cannot be judged can never be promised to run the build.",
+    },
+    CodeInfo {
+        code: "node-cannot-run",
+        input: false,
+        summary: "a node group of the inventory cannot run the build",
+        explanation: "The group's GPU gets no cubin it can run and no PTX it can JIT, or its driver is \
+older than the CUDA runtime (or the PTX) needs. The message names the group, its GPU and driver, and \
+the reason. Fix the plan (add the GPU to the manifest, or keep PTX), upgrade the group's driver, or \
+keep the workload off it with the nodeAffinity that `verify --inventory` prints.",
+    },
+    CodeInfo {
+        code: "bad-query",
+        input: true,
+        summary: "a `catalog --where` query could not be read",
+        explanation: "A query is one or more conditions joined by `,` or `and`: a field, an operator \
+(`=`, `!=`, `<`, `<=`, `>`, `>=`, `~` for contains) and a value, e.g. `cc>=8.0, segment=datacenter` \
+or `architecture~hopper`. The message lists the fields of the table.",
+    },
+    CodeInfo {
+        code: "driver-library-mismatch",
+        input: false,
+        summary: "the loaded kernel module and the user-space driver library are different versions",
+        explanation: "nvidia-smi says \"Failed to initialize NVML: Driver/library version mismatch\" \
+and CUDA programs fail to initialize. The driver packages were upgraded (often by unattended \
+upgrades) while the old kernel module stayed loaded. Reload the module (stop everything that uses \
+the GPU, then `rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && modprobe nvidia`) or reboot, \
+and pin the driver packages (`apt-mark hold`, `dnf versionlock`) so it does not happen again.",
+    },
+    CodeInfo {
+        code: "compat-older-than-driver",
+        input: false,
+        summary: "the CUDA forward-compatibility libraries are not newer than the kernel driver",
+        explanation: "The cuda-compat package's libcuda must be newer than the kernel-mode driver; one \
+that is older or equal fails with \"system has unsupported display driver / cuda driver combination\" \
+(cudaErrorSystemDriverMismatch, 803) when it is on the library path. Take the compat folder off \
+LD_LIBRARY_PATH (or use `cargo gpuarch entrypoint`, which enables it only when it helps).",
+    },
+    CodeInfo {
+        code: "runtime-newer-than-driver",
+        input: false,
+        summary: "this host's CUDA toolkit is newer than its driver can run",
+        explanation: "Programs built here fail on this host with \"CUDA driver version is insufficient \
+for CUDA runtime version\" (cudaErrorInsufficientDriver, 35) unless minor-version compatibility \
+applies (same major, no newer PTX). Upgrade the driver, install the matching cuda-compat package on \
+a data-center GPU, or build with an older toolkit.",
+    },
+    CodeInfo {
+        code: "no-gpu-in-container",
+        input: false,
+        summary: "this is a container and no NVIDIA GPU is visible in it",
+        explanation: "The container was started without GPU access: no /dev/nvidia* devices and no \
+driver libraries were mounted. Start it with `docker run --gpus all` (or `--runtime=nvidia` with \
+NVIDIA_VISIBLE_DEVICES), request `nvidia.com/gpu` in the pod's resource limits on Kubernetes, and \
+check that NVIDIA_VISIBLE_DEVICES is not `void` or `none`.",
+    },
+    CodeInfo {
+        code: "nvcc-flags-override",
+        input: false,
+        summary: "NVCC_APPEND_FLAGS or NVCC_PREPEND_FLAGS change the targets of every nvcc call",
+        explanation: "nvcc adds these variables to every invocation, so an `-arch`, `-gencode` or \
+`--generate-code` in them silently changes what every build on this machine ships, whatever its \
+build system asks for. Unset them, or move the targets into the manifest.",
+    },
+    CodeInfo {
+        code: "env-arch-list",
+        input: false,
+        summary: "an arch-list variable (TORCH_CUDA_ARCH_LIST, CUDAARCHS, CUDA_COMPUTE_CAP) misses a GPU",
+        explanation: "Builds on this machine take their targets from the variable, so a GPU it does not \
+cover (this host's, or one the manifest names) gets no kernel image. The message names the variable, \
+what it covers and what it misses.",
+    },
+    CodeInfo {
+        code: "nvidia-smi-failed",
+        input: false,
+        summary: "nvidia-smi ran but printed an error instead of GPUs",
+        explanation: "The message quotes nvidia-smi and says what it means: no driver loaded (\"couldn't \
+communicate with the NVIDIA driver\"), a driver/library version mismatch, no devices, or a query \
+field the driver is too old to know (`compute_cap` needs driver 510 or newer).",
+    },
+    CodeInfo {
+        code: "host-cannot-run",
+        input: false,
+        summary: "`doctor --manifest`: a GPU of this host cannot run what the manifest plans",
+        explanation: "The host's GPU gets no cubin and no PTX it can use from the plan, or its driver is \
+older than the plan's runtime or PTX needs. Add the GPU to the manifest, or upgrade the driver.",
+    },
+    CodeInfo {
+        code: "require-unmet",
+        input: false,
+        summary: "the container's NVIDIA_REQUIRE_CUDA is not met by this host",
+        explanation: "The NVIDIA Container Toolkit refuses to start a container whose NVIDIA_REQUIRE_CUDA \
+the host does not meet (\"unsatisfied condition: cuda>=12.4\"), unless NVIDIA_DISABLE_REQUIRE is set. \
+Upgrade the host driver or use an image for an older CUDA.",
+    },
 ];
 
 #[cfg(test)]

@@ -67,6 +67,10 @@ pub mod deploy;
 pub mod diagnostic;
 pub mod emit;
 pub mod error;
+#[cfg(feature = "fleet")]
+pub mod fleet;
+#[cfg(feature = "fleet")]
+pub mod host;
 pub mod manifest;
 pub mod plan;
 pub mod target;

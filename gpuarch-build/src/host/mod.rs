@@ -1,0 +1,3 @@
+//! Host probing for `cargo gpuarch doctor`.
+//!
+//! (Stub: being written.)
