@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::render::{diagnostic_json, print_json, Output, SCHEMA_VERSION};
 use crate::{
-    build_request, load_manifest_or_flags, only_text_or_json, parse_version, Format, ManifestArgs,
+    load_manifest, load_manifest_or_flags, request_for, only_text_or_json, parse_version, Format, ManifestArgs,
 };
 
 /// What the deployment commands take besides the manifest options.
@@ -388,7 +388,7 @@ pub fn run_dockerfile(args: DockerfileArgs, out: &Output) -> u8 {
         Ok(r) if r.image.cuda == run.cuda => r.image,
         _ => deploy::devel_of(&run).unwrap_or_else(|| run.clone()),
     };
-    let plan = build_request(&ManifestArgs {
+    let plan = load_manifest(&ManifestArgs {
         cuda: args
             .manifest
             .cuda
@@ -396,8 +396,9 @@ pub fn run_dockerfile(args: DockerfileArgs, out: &Output) -> u8 {
             .or_else(|| Some(format!("{}.{}", build.cuda.major, build.cuda.minor))),
         ..args.manifest.clone()
     })
+    .and_then(|manifest| request_for(&manifest))
     .ok()
-    .map(|(_, request)| plan::plan(&request));
+    .map(|request| plan::plan(&request));
     let forward_compat = deploy::needs_forward_compat(&d, &run);
     // The Dockerfile is written either way; a deployment that fails says so, on stderr
     // and in the file, and exits 1.

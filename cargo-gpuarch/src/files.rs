@@ -15,7 +15,7 @@ pub struct FileListing {
 
 /// The bytes of a file: mapped where it has any (so only the pages read are loaded),
 /// empty otherwise (an empty file cannot be mapped).
-enum Bytes {
+pub enum Bytes {
     Mapped(memmap2::Mmap),
     Empty,
 }
@@ -31,7 +31,7 @@ impl std::ops::Deref for Bytes {
 }
 
 #[allow(unsafe_code)]
-fn map(path: &Path) -> Result<Bytes, String> {
+pub fn map(path: &Path) -> Result<Bytes, String> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if meta.is_dir() {

@@ -458,6 +458,14 @@ table name that fits GPUs of different capabilities, malformed or missing labels
 error text instead of output. A node that cannot be judged can never be promised to run the build.",
     },
     CodeInfo {
+        code: "inventory-adds-targets",
+        input: false,
+        summary: "the inventory has GPUs the manifest does not name; they are judged as targets too",
+        explanation: "With `--inventory`, every GPU of the fleet is a target and the fleet's oldest driver \
+lowers the driver floor, so the plan covers what the nodes really have. The note names the GPUs the \
+manifest lacks: add them to `gpus` to plan for them without the inventory.",
+    },
+    CodeInfo {
         code: "node-cannot-run",
         input: false,
         summary: "a node group of the inventory cannot run the build",

@@ -5,6 +5,7 @@
 pub mod clang;
 pub mod cmake;
 pub mod compute_cap;
+pub mod matrix;
 pub mod nvcc;
 pub mod torch;
 

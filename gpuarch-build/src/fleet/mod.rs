@@ -5,6 +5,7 @@
 //! Every input node is kept: a node whose GPU or driver cannot be told is reported, never
 //! dropped.
 
+pub mod affinity;
 pub mod kube;
 pub mod smi;
 pub mod verdict;
@@ -90,5 +91,155 @@ pub(crate) fn line_location(file: &Path, line: usize) -> Location {
         file: file.to_path_buf(),
         line: line as u32,
         column: 1,
+    }
+}
+
+/// The kind of inventory a file holds, told from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `kubectl get nodes -o json` or `-o yaml`.
+    Kubernetes,
+    /// Plain `nvidia-smi` output.
+    SmiTable,
+    /// `nvidia-smi --query-gpu=... --format=csv` (or its error text).
+    SmiCsv,
+}
+
+/// Tells an inventory's format: JSON (`{`) or YAML (`apiVersion:`, `kind:`, `items:` at the
+/// start of a line) is Kubernetes; a table border or an `NVIDIA-SMI x.y` header is a table;
+/// anything else is read as CSV (which also recognizes nvidia-smi's error text).
+pub fn sniff(bytes: &[u8]) -> Format {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return Format::Kubernetes;
+    }
+    let yaml_key = |line: &str| {
+        ["apiVersion:", "kind:", "items:", "metadata:"]
+            .iter()
+            .any(|k| line.starts_with(k))
+    };
+    if text.lines().any(yaml_key) {
+        return Format::Kubernetes;
+    }
+    if text
+        .lines()
+        .any(|l| l.contains("NVIDIA-SMI ") && (l.contains("Version") || l.starts_with('|')))
+        || text.lines().any(|l| l.starts_with("+---") || l.starts_with("|===")) 
+    {
+        return Format::SmiTable;
+    }
+    Format::SmiCsv
+}
+
+/// Reads one inventory file's bytes (`path` names it in messages).
+pub fn parse(path: &Path, bytes: &[u8]) -> crate::error::Result<Parsed> {
+    match sniff(bytes) {
+        Format::Kubernetes => kube::parse(path, bytes),
+        format => {
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                crate::error::Error::invalid(
+                    Diagnostic::error(
+                        "bad-inventory",
+                        format!("{} is not UTF-8 text (byte {})", path.display(), e.valid_up_to()),
+                    )
+                    .with_help("pass nvidia-smi output (its table, or --query-gpu=... --format=csv) or `kubectl get nodes -o json`")
+                    .at(Some(line_location(path, 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count()))),
+                )
+            })?;
+            if format == Format::SmiTable {
+                smi::parse_table(path, text)
+            } else {
+                smi::parse_csv(path, text)
+            }
+        }
+    }
+}
+
+impl Inventory {
+    /// Adds one file's nodes.
+    pub fn add(&mut self, path: &Path, parsed: Parsed) {
+        self.files.push(path.to_path_buf());
+        self.nodes.extend(parsed.nodes);
+        self.problems.extend(parsed.problems);
+    }
+
+    /// The distinct GPUs of the fleet, each with the first node that has it: the catalog
+    /// name where known, else the capability (`7.5`).
+    pub fn gpus(&self) -> Vec<(String, Location)> {
+        let mut out: Vec<(String, Location)> = Vec::new();
+        for node in &self.nodes {
+            for gpu in &node.gpus {
+                let name = match (gpu.gpu, gpu.cc) {
+                    (Some(row), Some(cc)) if row.cc == cc => row.name.to_string(),
+                    (_, Some(cc)) => cc.to_string(),
+                    (Some(row), None) => row.name.to_string(),
+                    (None, None) => continue,
+                };
+                if !out.iter().any(|(n, _)| *n == name) {
+                    out.push((name, node.location.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The oldest driver of any GPU node, per OS (WSL nodes report their Windows driver),
+    /// with the node that has it.
+    pub fn oldest_driver(&self, os: crate::catalog::Os) -> Option<(Version, Location)> {
+        self.nodes
+            .iter()
+            .filter(|n| !n.gpus.is_empty() && n.wsl == (os == crate::catalog::Os::Windows))
+            .filter_map(|n| n.driver.map(|d| (d, n.location.clone())))
+            .min_by(|a, b| a.0.cmp(&b.0))
+    }
+
+    /// Makes the fleet part of a manifest: its GPUs join the targets (located at the node
+    /// that has them) and its oldest driver lowers the floor. Returns a note naming what the
+    /// manifest did not already have.
+    pub fn apply_to(&self, manifest: &mut crate::manifest::Manifest) -> Option<Diagnostic> {
+        use crate::manifest::Located;
+        let known: Vec<String> = manifest
+            .gpus
+            .iter()
+            .filter_map(|g| crate::target::resolve(std::slice::from_ref(g), None).ok())
+            .flatten()
+            .map(|t| t.cc.to_string())
+            .collect();
+        let mut added = Vec::new();
+        for (name, location) in self.gpus() {
+            let resolved = crate::target::resolve(&[Located::bare(name.clone())], None);
+            let covered = resolved
+                .as_ref()
+                .is_ok_and(|ts| ts.iter().all(|t| known.contains(&t.cc.to_string())));
+            if !manifest.gpus.iter().any(|g| g.value == name) {
+                manifest.gpus.push(Located::new(name.clone(), Some(location)));
+                if !covered {
+                    added.push(name);
+                }
+            }
+        }
+        for os in crate::catalog::Os::ALL {
+            if let Some((driver, location)) = self.oldest_driver(os) {
+                let floor = match os {
+                    crate::catalog::Os::Linux => &mut manifest.min_driver.linux,
+                    crate::catalog::Os::Windows => &mut manifest.min_driver.windows,
+                };
+                if floor.as_ref().is_none_or(|f| driver < f.value) {
+                    *floor = Some(Located::new(driver, Some(location)));
+                }
+            }
+        }
+        (!added.is_empty() && !known.is_empty()).then(|| {
+            Diagnostic::note(
+                "inventory-adds-targets",
+                format!(
+                    "the inventory has GPUs the manifest does not name: {} (judged as targets too)",
+                    added.join(", ")
+                ),
+            )
+            .with_help("add them to the manifest's `gpus` to plan for them without the inventory")
+        })
     }
 }

@@ -1,0 +1,229 @@
+//! `--inventory FILE`: fleets read from disk, judged by the library, and rendered node
+//! group by node group (text) and node by node (JSON).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use gpuarch_build::diagnostic::{Diagnostic, Level};
+use gpuarch_build::fleet::affinity::NodeAffinity;
+use gpuarch_build::fleet::verdict::{FleetVerdict, Status};
+use gpuarch_build::fleet::{self, Inventory};
+use gpuarch_build::Error;
+use serde_json::{json, Value};
+
+use crate::render::Output;
+
+#[derive(Args, Clone, Default)]
+pub struct FleetArgs {
+    /// The hosts or nodes to run on: nvidia-smi CSV or table output, or `kubectl get nodes -o json|yaml`. Repeatable. Its GPUs join the targets, its oldest driver lowers the floor, and each node group gets a verdict.
+    #[arg(long = "inventory", value_name = "FILE")]
+    pub inventory: Vec<PathBuf>,
+}
+
+/// Reads every inventory file; `None` when none was given.
+pub fn read(args: &FleetArgs) -> Result<Option<Inventory>, Error> {
+    if args.inventory.is_empty() {
+        return Ok(None);
+    }
+    let mut inventory = Inventory::default();
+    for path in &args.inventory {
+        let bytes = crate::files::map(path).map_err(|message| {
+            Error::invalid(Diagnostic::error("bad-inventory", message).with_help(
+                "pass nvidia-smi output (its table, or --query-gpu=... --format=csv) or `kubectl get nodes -o json`",
+            ))
+        })?;
+        let parsed = fleet::parse(path, &bytes)?;
+        inventory.add(path, parsed);
+    }
+    if inventory.nodes.is_empty() {
+        return Err(Error::invalid(
+            Diagnostic::error(
+                "bad-inventory",
+                format!(
+                    "no node in {}",
+                    args.inventory
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .with_help("the inventory lists no host or node; check the command that wrote it"),
+        ));
+    }
+    Ok(Some(inventory))
+}
+
+/// A judged fleet, ready to render.
+pub struct FleetReport {
+    pub inventory: Inventory,
+    pub verdict: FleetVerdict,
+    /// The scheduling constraint (`verify --inventory`), or why none can be written.
+    pub affinity: Option<Result<NodeAffinity, String>>,
+}
+
+impl FleetReport {
+    /// Inventory problems, then the verdict's.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut all: Vec<Diagnostic> = self.inventory.problems.clone();
+        all.extend(self.verdict.diagnostics.iter().cloned());
+        gpuarch_build::diagnostic::sort_by_level(&mut all);
+        all
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.verdict.has_errors()
+    }
+
+    pub fn text(&self, out: &Output) {
+        let nodes = &self.inventory.nodes;
+        let no_gpu = nodes.iter().filter(|n| n.gpus.is_empty() && n.problem.is_none()).count();
+        outln!();
+        outln!(
+            "{}: {} inventor{}, {} node{}{} in {} group{}",
+            out.paint("fleet", "1"),
+            self.inventory.files.len(),
+            if self.inventory.files.len() == 1 { "y" } else { "ies" },
+            nodes.len(),
+            if nodes.len() == 1 { "" } else { "s" },
+            if no_gpu > 0 { format!(" ({no_gpu} without GPU)") } else { String::new() },
+            self.verdict.groups.len(),
+            if self.verdict.groups.len() == 1 { "" } else { "s" },
+        );
+        let rows: Vec<[String; 4]> = self
+            .verdict
+            .groups
+            .iter()
+            .map(|g| {
+                let verdict = match g.status {
+                    Status::Runs => g.reason.clone(),
+                    Status::Fails => out.paint(&format!("cannot run: {}", g.reason), "31"),
+                    Status::Unknown => out.paint(&format!("unknown: {}", g.reason), "33"),
+                    Status::NoGpu => "no GPU: not a target".to_string(),
+                };
+                [g.name.clone(), g.nodes.len().to_string(), g.hardware(), verdict]
+            })
+            .collect();
+        let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0).max(5);
+        let w2 = rows.iter().map(|r| r[2].len()).max().unwrap_or(0).max(12);
+        outln!("  {:w0$}  {:>5}  {:w2$}  verdict", "group", "nodes", "GPU / driver");
+        for (row, g) in rows.iter().zip(&self.verdict.groups) {
+            outln!("  {:w0$}  {:>5}  {:w2$}  {}", row[0], row[1], row[2], row[3]);
+            if matches!(g.status, Status::Fails | Status::Unknown) && g.nodes.len() > 1 {
+                const SHOWN: usize = 8;
+                let names: Vec<&str> = g.nodes.iter().take(SHOWN).map(|&i| nodes[i].name.as_str()).collect();
+                let more = g.nodes.len().saturating_sub(SHOWN);
+                outln!(
+                    "  {:w0$}         nodes: {}{}",
+                    "",
+                    names.join(", "),
+                    if more > 0 { format!(", and {more} more (--format json lists every node)") } else { String::new() }
+                );
+            }
+        }
+        let summary = self.verdict.summary();
+        outln!(
+            "\n{}",
+            if self.has_errors() {
+                out.paint(&summary, "1;31")
+            } else {
+                out.paint(&summary, "1;32")
+            }
+        );
+        if let Some(affinity) = &self.affinity {
+            match affinity {
+                Ok(a) => {
+                    outln!("\n{} (keeps the workload on the nodes that can run it):", out.paint("nodeAffinity", "1"));
+                    outln!("{}", a.to_yaml().trim_end());
+                }
+                Err(why) => outln!("\nno nodeAffinity: {why}"),
+            }
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        let nodes = &self.inventory.nodes;
+        let group_of = self.verdict.group_of_node(nodes.len());
+        let node_rows: Vec<Value> = nodes
+            .iter()
+            .zip(&group_of)
+            .map(|(n, &g)| {
+                let group = &self.verdict.groups[g];
+                json!({
+                    "name": n.name,
+                    "location": {"file": n.location.file.display().to_string(), "line": n.location.line},
+                    "pool": n.pool,
+                    "group": group.name,
+                    "status": group.status.name(),
+                    "driver": n.driver.map(|d| d.to_string()),
+                    "driver_cuda": n.driver_cuda.map(|d| d.to_string()),
+                    "gpus": n.gpus.iter().map(|x| json!({
+                        "name": x.name(),
+                        "reported": x.reported,
+                        "cc": x.cc.map(|c| c.to_string()),
+                        "count": x.count,
+                        "mig": x.mig,
+                    })).collect::<Vec<_>>(),
+                    "problem": n.problem,
+                })
+            })
+            .collect();
+        let groups: Vec<Value> = self
+            .verdict
+            .groups
+            .iter()
+            .map(|g| {
+                json!({
+                    "name": g.name,
+                    "status": g.status.name(),
+                    "nodes": g.nodes.len(),
+                    "driver": g.driver.map(|d| d.to_string()),
+                    "hardware": g.hardware(),
+                    "reason": g.reason,
+                    "gpus": g.gpus.iter().map(|o| json!({
+                        "name": o.name,
+                        "cc": o.cc.map(|c| c.to_string()),
+                        "count": o.count,
+                        "status": o.status.name(),
+                        "covered_by": o.verdict.as_ref().and_then(|v| v.code()).map(|c| c.to_string()),
+                        "reason": o.reason,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let gpu_groups = self.verdict.gpu_groups().count();
+        let runs = self.verdict.gpu_groups().filter(|g| g.status == Status::Runs).count();
+        json!({
+            "inventories": self.inventory.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "summary": self.verdict.summary(),
+            "groups_total": gpu_groups,
+            "groups_run": runs,
+            "groups": groups,
+            "nodes": node_rows,
+            "node_affinity": match &self.affinity {
+                Some(Ok(a)) => affinity_json(a),
+                _ => Value::Null,
+            },
+            "node_affinity_error": match &self.affinity {
+                Some(Err(why)) => Value::from(why.clone()),
+                _ => Value::Null,
+            },
+            "problems": self.inventory.problems.iter().filter(|d| d.level != Level::Note).count(),
+        })
+    }
+}
+
+/// The Kubernetes shape: `nodeAffinity` as a pod spec holds it.
+pub fn affinity_json(a: &NodeAffinity) -> Value {
+    json!({
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": a.terms.iter().map(|t| json!({
+                "matchExpressions": t.requirements.iter().map(|r| json!({
+                    "key": r.key,
+                    "operator": r.operator.name(),
+                    "values": r.values,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }
+    })
+}

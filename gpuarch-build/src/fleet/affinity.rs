@@ -1,0 +1,308 @@
+//! The Kubernetes scheduling constraint that keeps a workload off the nodes that cannot
+//! run it: a required `nodeAffinity` on GPU Feature Discovery labels.
+//!
+//! Whether a node runs a build depends on its GPU's capability and its driver, and for a
+//! given capability a newer driver never runs less. So the constraint is, per capability
+//! that runs at all, "driver >= the lowest that works", written with the labels GFD sets
+//! (`nvidia.com/gpu.compute.major/minor`, `nvidia.com/cuda.driver-version.*` or the older
+//! `nvidia.com/cuda.driver.*`). Only capabilities seen in the inventory are admitted, so a
+//! node pool of a GPU nobody judged is kept out until the inventory is run again.
+
+use std::collections::BTreeMap;
+
+use super::Node;
+use crate::arch::Cc;
+use crate::catalog::{self, Os};
+use crate::coverage::Verdict;
+use crate::toolkit::Toolkit;
+use crate::version::Version;
+
+pub const COMPUTE_MAJOR: &str = "nvidia.com/gpu.compute.major";
+pub const COMPUTE_MINOR: &str = "nvidia.com/gpu.compute.minor";
+
+/// The driver labels of one GFD generation: major, minor, revision.
+const DRIVER_FORMS: [[&str; 3]; 2] = [
+    [
+        "nvidia.com/cuda.driver-version.major",
+        "nvidia.com/cuda.driver-version.minor",
+        "nvidia.com/cuda.driver-version.revision",
+    ],
+    [
+        "nvidia.com/cuda.driver.major",
+        "nvidia.com/cuda.driver.minor",
+        "nvidia.com/cuda.driver.rev",
+    ],
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operator {
+    In,
+    Gt,
+}
+
+impl Operator {
+    pub fn name(self) -> &'static str {
+        match self {
+            Operator::In => "In",
+            Operator::Gt => "Gt",
+        }
+    }
+}
+
+/// One `matchExpressions` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    pub key: &'static str,
+    pub operator: Operator,
+    pub values: Vec<String>,
+}
+
+/// A `nodeSelectorTerm`: every requirement must hold. Terms are ORed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Term {
+    pub requirements: Vec<Requirement>,
+}
+
+/// `requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeAffinity {
+    pub terms: Vec<Term>,
+}
+
+/// Builds the affinity for the nodes' capabilities. `verdict_of(cc, None)` is the judge
+/// without a driver (the same one the fleet verdict used). Errs with the reason when no
+/// affinity can be written (no Kubernetes nodes, or no node can run the build).
+pub fn node_affinity(
+    nodes: &[Node],
+    toolkit: Option<&Toolkit>,
+    verdict_of: &mut dyn FnMut(Cc, Option<(Version, Os)>) -> Verdict,
+) -> Result<NodeAffinity, String> {
+    let labelled: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| n.labels.iter().any(|(k, _)| k == COMPUTE_MAJOR))
+        .collect();
+    if labelled.is_empty() {
+        return Err("no node carries GPU Feature Discovery labels (nvidia.com/gpu.compute.major), so there is nothing to select on".into());
+    }
+    let runtime = toolkit
+        .filter(|t| t.known)
+        .and_then(|t| catalog::runtime_min_driver(t.version, Os::Linux));
+    // Per capability seen: the lowest driver that runs it (None: any driver).
+    let mut floors: BTreeMap<Cc, Option<Version>> = BTreeMap::new();
+    for node in &labelled {
+        for cc in node.gpus.iter().filter_map(|g| g.cc) {
+            if floors.contains_key(&cc) {
+                continue;
+            }
+            let verdict = verdict_of(cc, None);
+            if !verdict.runs() {
+                continue;
+            }
+            let jit = match verdict {
+                Verdict::Jit { min_driver, .. } => min_driver,
+                _ => None,
+            };
+            floors.insert(cc, jit.max(runtime));
+        }
+    }
+    if floors.is_empty() {
+        return Err("no GPU in the inventory can run this build".into());
+    }
+    let forms: Vec<&[&'static str; 3]> = DRIVER_FORMS
+        .iter()
+        .filter(|form| {
+            labelled
+                .iter()
+                .any(|n| n.labels.iter().any(|(k, _)| k == form[0]))
+        })
+        .collect();
+    // Capabilities with one floor and one major share a term.
+    let mut by_floor: BTreeMap<(u8, Option<(u32, u32, u32)>), (Option<Version>, Vec<Cc>)> =
+        BTreeMap::new();
+    for (cc, floor) in &floors {
+        by_floor
+            .entry((cc.major, floor.map(|f| (f.major, f.minor, f.patch))))
+            .or_insert((*floor, Vec::new()))
+            .1
+            .push(*cc);
+    }
+    let mut terms = Vec::new();
+    for ((major, _), (floor, ccs)) in by_floor {
+        let gpu = vec![
+            Requirement {
+                key: COMPUTE_MAJOR,
+                operator: Operator::In,
+                values: vec![major.to_string()],
+            },
+            Requirement {
+                key: COMPUTE_MINOR,
+                operator: Operator::In,
+                values: ccs.iter().map(|c| c.minor.to_string()).collect(),
+            },
+        ];
+        match floor {
+            None => terms.push(Term { requirements: gpu }),
+            Some(floor) => {
+                if forms.is_empty() {
+                    return Err(format!(
+                        "the build needs driver >= {floor} and no node carries GFD driver labels (nvidia.com/cuda.driver-version.* or nvidia.com/cuda.driver.*)"
+                    ));
+                }
+                for form in &forms {
+                    for driver in at_least(form, floor, &labelled) {
+                        let mut requirements = gpu.clone();
+                        requirements.extend(driver);
+                        terms.push(Term { requirements });
+                    }
+                }
+            }
+        }
+    }
+    Ok(NodeAffinity { terms })
+}
+
+/// "driver >= floor" as ORed conjunctions over (major, minor, revision) labels: a greater
+/// major; the same major and a greater minor; the same major and minor and a revision
+/// at least the floor's. Equality uses `In` with every spelling the inventory shows
+/// (revisions are zero-padded: `05`).
+fn at_least(form: &[&'static str; 3], floor: Version, nodes: &[&Node]) -> Vec<Vec<Requirement>> {
+    let spellings = |key: &str, value: u32| -> Vec<String> {
+        let mut out = vec![value.to_string()];
+        for n in nodes {
+            for (k, v) in &n.labels {
+                if k == key && v.parse::<u32>().ok() == Some(value) && !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+        }
+        out
+    };
+    let gt = |key: &'static str, value: u32| Requirement {
+        key,
+        operator: Operator::Gt,
+        values: vec![value.to_string()],
+    };
+    let is = |key: &'static str, value: u32| Requirement {
+        key,
+        operator: Operator::In,
+        values: spellings(key, value),
+    };
+    let mut out = vec![
+        vec![gt(form[0], floor.major)],
+        vec![is(form[0], floor.major), gt(form[1], floor.minor)],
+    ];
+    let mut last = vec![is(form[0], floor.major), is(form[1], floor.minor)];
+    if floor.patch > 0 {
+        last.push(gt(form[2], floor.patch - 1));
+    }
+    out.push(last);
+    out
+}
+
+impl NodeAffinity {
+    /// Whether the scheduler would admit a node with these labels (Kubernetes semantics:
+    /// terms ORed, requirements ANDed; `Gt` compares integers and fails on anything else).
+    pub fn admits(&self, labels: &[(String, String)]) -> bool {
+        let value = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        self.terms.iter().any(|t| {
+            t.requirements.iter().all(|r| match (r.operator, value(r.key)) {
+                (_, None) => false,
+                (Operator::In, Some(v)) => r.values.contains(v),
+                (Operator::Gt, Some(v)) => match (v.parse::<i64>(), r.values[0].parse::<i64>()) {
+                    (Ok(a), Ok(b)) => a > b,
+                    _ => false,
+                },
+            })
+        })
+    }
+
+    /// The pod-spec fragment, ready to paste under `spec:` (values quoted: label values
+    /// are strings).
+    pub fn to_yaml(&self) -> String {
+        let mut s = String::from(
+            "affinity:\n  nodeAffinity:\n    requiredDuringSchedulingIgnoredDuringExecution:\n      nodeSelectorTerms:\n",
+        );
+        for term in &self.terms {
+            s.push_str("        - matchExpressions:\n");
+            for r in &term.requirements {
+                let values: Vec<String> = r.values.iter().map(|v| format!("\"{v}\"")).collect();
+                s.push_str(&format!(
+                    "            - key: {}\n              operator: {}\n              values: [{}]\n",
+                    r.key,
+                    r.operator.name(),
+                    values.join(", ")
+                ));
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage;
+    use crate::fleet::verdict::tests::{codes, node};
+    use crate::fleet::verdict::{judge, Status};
+
+    fn fleet() -> Vec<Node> {
+        let mut old_form = node("old", Some("p4"), Some(("NVIDIA A100-SXM4-80GB", "8.0")), None);
+        old_form.driver = Some("525.60.13".parse().unwrap());
+        for (k, v) in [("major", "525"), ("minor", "60"), ("rev", "13")] {
+            old_form.labels.push((format!("nvidia.com/cuda.driver.{k}"), v.into()));
+        }
+        vec![
+            node("a1", Some("p1"), Some(("NVIDIA A100-SXM4-80GB", "8.0")), Some("535.104.05")),
+            node("t1", Some("p2"), Some(("Tesla T4", "7.5")), Some("470.82.01")),
+            node("t2", Some("p2b"), Some(("Tesla T4", "7.5")), Some("525.60.13")),
+            node("t3", Some("p2c"), Some(("Tesla T4", "7.5")), Some("525.60.12")),
+            node("t4", Some("p2d"), Some(("Tesla T4", "7.5")), Some("525.61.01")),
+            node("h1", Some("p3"), Some(("NVIDIA H100 80GB HBM3", "9.0")), Some("535.104.05")),
+            node("h2", Some("p3b"), Some(("NVIDIA H100 80GB HBM3", "9.0")), Some("550.54.15")),
+            node("v1", Some("p5"), Some(("Tesla V100-SXM2-16GB", "7.0")), Some("550.54.15")),
+            node("cpu", Some("c"), None, None),
+            old_form,
+        ]
+    }
+
+    #[test]
+    fn the_affinity_admits_exactly_the_nodes_the_verdict_says_run() {
+        let toolkit = Toolkit::named("12.4".parse().unwrap(), None);
+        let mut set = codes(&["sm_75", "sm_80", "compute_80"]);
+        set.ptx_isa = Some(toolkit.ptx_isa);
+        let nodes = fleet();
+        let verdict = judge(&nodes, &set, Some(&toolkit));
+        let affinity = node_affinity(&nodes, Some(&toolkit), &mut |cc, d| {
+            coverage::coverage(&set, cc, d)
+        })
+        .unwrap();
+        let group_of = verdict.group_of_node(nodes.len());
+        for (n, g) in nodes.iter().zip(group_of) {
+            let runs = verdict.groups[g].status == Status::Runs;
+            assert_eq!(affinity.admits(&n.labels), runs, "{}: {}", n.name, verdict.groups[g].reason);
+        }
+        // The boundary: 525.60.13 runs, 525.60.12 does not, 525.61.01 does; V100 never.
+        let admitted: Vec<&str> = nodes
+            .iter()
+            .filter(|n| affinity.admits(&n.labels))
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(admitted, ["a1", "t2", "t4", "h2", "old"]);
+        let yaml = affinity.to_yaml();
+        assert!(yaml.contains("requiredDuringSchedulingIgnoredDuringExecution"));
+        assert!(yaml.contains("key: nvidia.com/cuda.driver.rev"), "both label forms are used:\n{yaml}");
+    }
+
+    #[test]
+    fn no_labels_or_nothing_runnable_gives_the_reason_instead() {
+        let toolkit = Toolkit::named("12.4".parse().unwrap(), None);
+        let set = codes(&["sm_90"]);
+        let nodes = vec![node("t", None, Some(("Tesla T4", "7.5")), Some("550.54.15"))];
+        let err = node_affinity(&nodes, Some(&toolkit), &mut |cc, d| coverage::coverage(&set, cc, d));
+        assert!(err.unwrap_err().contains("no GPU in the inventory can run"));
+        let mut bare = nodes.clone();
+        bare[0].labels.clear();
+        let err = node_affinity(&bare, Some(&toolkit), &mut |cc, d| coverage::coverage(&set, cc, d));
+        assert!(err.unwrap_err().contains("GPU Feature Discovery"));
+    }
+}
