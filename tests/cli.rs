@@ -479,6 +479,70 @@ struct Trigger {
 
 const CHECK_TRIGGERS: &[Trigger] = &[
     Trigger {
+        code: "node-cannot-run",
+        args: &[
+            "check",
+            "--gpu",
+            "T4",
+            "--cuda",
+            "12.4",
+            "--inventory",
+            "@inventory:kube/fleet.json",
+        ],
+        exit: 1,
+        level: "error",
+        mentions: &["gpu-t4-pool", "Tesla T4, driver 470.256.02", "525.60.13"],
+        manifest: None,
+    },
+    Trigger {
+        code: "inventory-node-unknown",
+        args: &[
+            "check",
+            "--gpu",
+            "T4",
+            "--cuda",
+            "12.4",
+            "--inventory",
+            "@inventory:kube/fleet.json",
+        ],
+        exit: 1,
+        level: "warning",
+        mentions: &["Quadro-P4000", "compute.major"],
+        manifest: None,
+    },
+    Trigger {
+        code: "inventory-suspect",
+        args: &[
+            "check",
+            "--gpu",
+            "T4",
+            "--cuda",
+            "12.4",
+            "--inventory",
+            "@inventory:kube/fleet.json",
+        ],
+        exit: 1,
+        level: "warning",
+        mentions: &["Tesla-M10", "5.0"],
+        manifest: None,
+    },
+    Trigger {
+        code: "inventory-adds-targets",
+        args: &[
+            "check",
+            "--gpu",
+            "A100",
+            "--cuda",
+            "12.4",
+            "--inventory",
+            "@inventory:smi/table-r525-v100-truncated.txt",
+        ],
+        exit: 0,
+        level: "note",
+        mentions: &["NVIDIA V100"],
+        manifest: None,
+    },
+    Trigger {
         code: "no-image",
         args: &["image", "--gpu", "Tesla K80", "--min-driver", "470.42.01"],
         exit: 1,
@@ -682,10 +746,13 @@ fn every_check_code_fires_from_the_cli() {
         let owned: Vec<String> = t
             .args
             .iter()
-            .map(|a| match a.strip_prefix("@artifact:") {
-                Some(name) => artifact(name),
-                None => a.to_string(),
-            })
+            .map(
+                |a| match (a.strip_prefix("@artifact:"), a.strip_prefix("@inventory:")) {
+                    (Some(name), _) => artifact(name),
+                    (_, Some(name)) => inventory(name),
+                    _ => a.to_string(),
+                },
+            )
             .collect();
         let mut args: Vec<&str> = owned.iter().map(String::as_str).collect();
         let manifest = t
@@ -738,6 +805,21 @@ fn explained_codes() -> Vec<(String, bool)> {
         .collect()
 }
 
+/// Codes only `doctor` raises (it alone reads a host); tests/doctor.rs fires each from a
+/// fake host (`every_doctor_code_fires_from_a_fake_host`, and the toolkit-newer-than-driver
+/// test for `runtime-newer-than-driver`).
+const DOCTOR_ONLY: &[&str] = &[
+    "driver-library-mismatch",
+    "compat-older-than-driver",
+    "runtime-newer-than-driver",
+    "no-gpu-in-container",
+    "nvcc-flags-override",
+    "env-arch-list",
+    "nvidia-smi-failed",
+    "host-cannot-run",
+    "require-unmet",
+];
+
 /// Codes only the build-script helper can raise (it alone compares the named toolkit
 /// with the nvcc the build will run); their tests are in gpuarch-build/src/build_script.rs.
 const BUILD_SCRIPT_ONLY: &[&str] = &["toolkit-mismatch"];
@@ -762,6 +844,7 @@ fn explain_lists_codes_and_every_one_is_exercised_here() {
             );
         } else if !BUILD_SCRIPT_ONLY.contains(&code.as_str())
             && !CRAFTED_ARTIFACT.contains(&code.as_str())
+            && !DOCTOR_ONLY.contains(&code.as_str())
         {
             assert!(
                 CHECK_TRIGGERS.iter().any(|t| t.code == code),
@@ -1068,6 +1151,10 @@ const INPUT_CODES: &[&str] = &[
     "unknown-torch",
     "bad-image",
     "bad-requirement",
+    "bad-query",
+    "bad-inventory",
+    // tests/fleet.rs: `--format github` with an unwritable GITHUB_OUTPUT.
+    "cannot-write",
 ];
 
 /// A manifest that is wrong at `line`.
@@ -1301,6 +1388,17 @@ fn other_input_errors_exit_2() {
             vec!["plan", "--manifest-path", "/nonexistent/gpuarch.toml"],
         ),
         ("unknown-gpu", vec!["catalog", "gpus", "Voodoo2"]),
+        ("bad-query", vec!["catalog", "gpus", "--where", "cc>=eight"]),
+        (
+            "bad-inventory",
+            vec![
+                "plan",
+                "--cuda",
+                "12.4",
+                "--inventory",
+                "/nonexistent/nodes.json",
+            ],
+        ),
     ];
     for (code, args) in cases {
         let r = gpuarch(&args).cwd(empty.path()).run();
@@ -1977,6 +2075,15 @@ fn closed_stdout_pipe_is_not_a_panic() {
 fn artifact(name: &str) -> String {
     repo()
         .join("tests/fixtures/artifacts")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A file of tests/fixtures/inventories (`kube/fleet.json`, `smi/...`).
+fn inventory(name: &str) -> String {
+    repo()
+        .join("tests/fixtures/inventories")
         .join(name)
         .display()
         .to_string()

@@ -35,7 +35,11 @@ pub fn script(shell: Shell) -> String {
     // clap_complete's bash script names its per-level functions inconsistently for a
     // hyphenated name (`cargo__gpuarch,plan` vs `cargo__subcmd__gpuarch__subcmd__plan`), so
     // bash is generated for a one-word name and registered for `cargo-gpuarch` here.
-    let name = if shell == Shell::Bash { "gpuarch" } else { "cargo-gpuarch" };
+    let name = if shell == Shell::Bash {
+        "gpuarch"
+    } else {
+        "cargo-gpuarch"
+    };
     let mut cmd = crate::Cli::command().name(name).bin_name(name);
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, name, &mut buf);

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 use crate::render::{diagnostic_json, print_json, Output, SCHEMA_VERSION};
 use crate::{
-    load_manifest, load_manifest_or_flags, request_for, only_text_or_json, parse_version, Format, ManifestArgs,
+    load_manifest, load_manifest_or_flags, only_text_or_json, parse_version, request_for, Format,
+    ManifestArgs,
 };
 
 /// What the deployment commands take besides the manifest options.
@@ -118,7 +119,7 @@ fn load(args: &ManifestArgs, d: &DeploymentArgs) -> Result<Manifest, Error> {
 }
 
 pub fn run_deploy(args: DeployArgs, out: &Output) -> u8 {
-    if let Some(code) = only_text_or_json(args.format, out) {
+    if let Some(code) = crate::text_json_or_pipeline(args.format, out) {
         return code;
     }
     let resolved =
@@ -143,6 +144,12 @@ pub fn run_deploy(args: DeployArgs, out: &Output) -> u8 {
                 .chain(deploy::image_lifecycle(i).map(|(_, n)| n))
         })
         .collect();
+    if args.format.is_pipeline() {
+        return out.pipeline(
+            &deploy_outcome(&manifest, &judged, &fixes, &notes),
+            args.format,
+        );
+    }
     if args.format == Format::Json {
         print_json(&json!({
             "schema_version": SCHEMA_VERSION,
@@ -636,4 +643,73 @@ fn compat_branches(cuda: Version, floor: Option<Version>) -> Vec<u32> {
         .filter(|b| floor.is_none_or(|f| b.branch >= f.major))
         .map(|b| b.branch)
         .collect()
+}
+
+/// The deployment matrix as a CI outcome: one case per relation row, the nearest fix as
+/// the failures' help.
+fn deploy_outcome(
+    manifest: &Manifest,
+    judged: &Matrix,
+    fixes: &[Fix],
+    notes: &[String],
+) -> crate::pipeline::Outcome {
+    use crate::pipeline::{Case, CaseStatus, Outcome};
+    let fix = fixes.first().map(|f| {
+        f.changes
+            .iter()
+            .map(|c| format!("{} {} -> {}", c.what, shown(&c.from), c.to))
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    let cases = judged
+        .rows
+        .iter()
+        .map(|r| Case {
+            suite: "relations".into(),
+            name: match &r.gpu {
+                Some(gpu) => format!("{} ({gpu})", r.relation.title()),
+                None => r.relation.title().to_string(),
+            },
+            status: match r.status {
+                matrix::Status::Pass => CaseStatus::Pass,
+                matrix::Status::Warn => CaseStatus::Warn,
+                matrix::Status::Fail => CaseStatus::Fail,
+                matrix::Status::Unknown => CaseStatus::Skip,
+            },
+            detail: r.reason.clone(),
+            location: None,
+        })
+        .collect();
+    let diagnostics = judged
+        .rows
+        .iter()
+        .filter(|r| r.status == matrix::Status::Fail)
+        .map(|r| {
+            let d = Diagnostic::error(
+                "deploy-fails",
+                format!("{}: {}", r.relation.title(), r.reason),
+            );
+            match &fix {
+                Some(f) => d.with_help(format!("nearest fix: {f}")),
+                None => d.with_help("no combination in the catalog passes every check"),
+            }
+        })
+        .collect();
+    Outcome {
+        command: "deploy",
+        title: format!(
+            "gpuarch deploy: {} of {} relations pass",
+            judged.rows.len() - judged.failures(),
+            judged.rows.len()
+        ),
+        ok: judged.passes(),
+        cases,
+        diagnostics,
+        outputs: fix.iter().map(|f| ("fix".to_string(), f.clone())).collect(),
+        details: notes
+            .iter()
+            .map(|n| ("note".to_string(), n.clone()))
+            .collect(),
+        source: manifest.files.first().cloned(),
+    }
 }

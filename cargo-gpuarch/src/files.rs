@@ -30,6 +30,31 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+impl Bytes {
+    /// Drops this process's pages of the file before `up_to` (rounded down to 64 KiB, a
+    /// multiple of every page size Linux uses): a reader that never goes back then holds a
+    /// bounded part of a large file instead of all of it. A no-op where unsupported.
+    #[allow(unsafe_code)]
+    pub fn release_before(&self, up_to: usize) {
+        const ALIGN: usize = 64 * 1024;
+        let Bytes::Mapped(map) = self else {
+            return;
+        };
+        let len = up_to.min(map.len()) / ALIGN * ALIGN;
+        if len == 0 {
+            return;
+        }
+        // SAFETY: the map is a read-only MAP_SHARED mapping of a regular file (memmap2's
+        // `Mmap::map`). MADV_DONTNEED on such a mapping only drops this process's page-table
+        // entries; a later read faults the same file contents back in from the page cache
+        // (madvise(2): "repopulate the memory contents from the up-to-date contents of the
+        // underlying mapped file"), so every `&[u8]` into it keeps reading the same bytes,
+        // under the same caveat as the map itself (the file must not change meanwhile).
+        #[cfg(unix)]
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+    }
+}
+
 #[allow(unsafe_code)]
 pub fn map(path: &Path) -> Result<Bytes, String> {
     let shown = path.display();

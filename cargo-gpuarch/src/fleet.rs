@@ -9,6 +9,8 @@ use gpuarch_build::fleet::affinity::NodeAffinity;
 use gpuarch_build::fleet::verdict::{FleetVerdict, Status};
 use gpuarch_build::fleet::{self, Inventory};
 use gpuarch_build::Error;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
 use crate::render::Output;
@@ -32,7 +34,15 @@ pub fn read(args: &FleetArgs) -> Result<Option<Inventory>, Error> {
                 "pass nvidia-smi output (its table, or --query-gpu=... --format=csv) or `kubectl get nodes -o json`",
             ))
         })?;
-        let parsed = fleet::parse(path, &bytes)?;
+        // A 10,000-node list is about 100 MB: drop each stretch of pages once the reader is
+        // past it, every 8 MiB, so memory stays near one stretch of the file.
+        let mut released = 0;
+        let parsed = fleet::parse_releasing(path, &bytes, &mut |offset| {
+            if offset >= released + (8 << 20) {
+                bytes.release_before(offset);
+                released = offset;
+            }
+        })?;
         inventory.add(path, parsed);
     }
     if inventory.nodes.is_empty() {
@@ -75,20 +85,60 @@ impl FleetReport {
         self.verdict.has_errors()
     }
 
+    /// One CI case per node group, located at its first node.
+    pub fn cases(&self) -> Vec<crate::pipeline::Case> {
+        use crate::pipeline::{Case, CaseStatus};
+        self.verdict
+            .groups
+            .iter()
+            .map(|g| Case {
+                suite: "node groups".into(),
+                name: format!(
+                    "{} ({} node{})",
+                    g.name,
+                    g.nodes.len(),
+                    if g.nodes.len() == 1 { "" } else { "s" }
+                ),
+                status: match g.status {
+                    Status::Runs => CaseStatus::Pass,
+                    Status::Fails => CaseStatus::Fail,
+                    Status::Unknown | Status::NoGpu => CaseStatus::Skip,
+                },
+                detail: format!("{}: {}", g.hardware(), g.reason),
+                location: Some(self.inventory.nodes[g.nodes[0]].location.clone()),
+            })
+            .collect()
+    }
+
     pub fn text(&self, out: &Output) {
         let nodes = &self.inventory.nodes;
-        let no_gpu = nodes.iter().filter(|n| n.gpus.is_empty() && n.problem.is_none()).count();
+        let no_gpu = nodes
+            .iter()
+            .filter(|n| n.gpus.is_empty() && n.problem.is_none())
+            .count();
         outln!();
         outln!(
             "{}: {} inventor{}, {} node{}{} in {} group{}",
             out.paint("fleet", "1"),
             self.inventory.files.len(),
-            if self.inventory.files.len() == 1 { "y" } else { "ies" },
+            if self.inventory.files.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            },
             nodes.len(),
             if nodes.len() == 1 { "" } else { "s" },
-            if no_gpu > 0 { format!(" ({no_gpu} without GPU)") } else { String::new() },
+            if no_gpu > 0 {
+                format!(" ({no_gpu} without GPU)")
+            } else {
+                String::new()
+            },
             self.verdict.groups.len(),
-            if self.verdict.groups.len() == 1 { "" } else { "s" },
+            if self.verdict.groups.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
         );
         let rows: Vec<[String; 4]> = self
             .verdict
@@ -101,23 +151,48 @@ impl FleetReport {
                     Status::Unknown => out.paint(&format!("unknown: {}", g.reason), "33"),
                     Status::NoGpu => "no GPU: not a target".to_string(),
                 };
-                [g.name.clone(), g.nodes.len().to_string(), g.hardware(), verdict]
+                [
+                    g.name.clone(),
+                    g.nodes.len().to_string(),
+                    g.hardware(),
+                    verdict,
+                ]
             })
             .collect();
         let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0).max(5);
         let w2 = rows.iter().map(|r| r[2].len()).max().unwrap_or(0).max(12);
-        outln!("  {:w0$}  {:>5}  {:w2$}  verdict", "group", "nodes", "GPU / driver");
+        outln!(
+            "  {:w0$}  {:>5}  {:w2$}  verdict",
+            "group",
+            "nodes",
+            "GPU / driver"
+        );
         for (row, g) in rows.iter().zip(&self.verdict.groups) {
-            outln!("  {:w0$}  {:>5}  {:w2$}  {}", row[0], row[1], row[2], row[3]);
+            outln!(
+                "  {:w0$}  {:>5}  {:w2$}  {}",
+                row[0],
+                row[1],
+                row[2],
+                row[3]
+            );
             if matches!(g.status, Status::Fails | Status::Unknown) && g.nodes.len() > 1 {
                 const SHOWN: usize = 8;
-                let names: Vec<&str> = g.nodes.iter().take(SHOWN).map(|&i| nodes[i].name.as_str()).collect();
+                let names: Vec<&str> = g
+                    .nodes
+                    .iter()
+                    .take(SHOWN)
+                    .map(|&i| nodes[i].name.as_str())
+                    .collect();
                 let more = g.nodes.len().saturating_sub(SHOWN);
                 outln!(
                     "  {:w0$}         nodes: {}{}",
                     "",
                     names.join(", "),
-                    if more > 0 { format!(", and {more} more (--format json lists every node)") } else { String::new() }
+                    if more > 0 {
+                        format!(", and {more} more (--format json lists every node)")
+                    } else {
+                        String::new()
+                    }
                 );
             }
         }
@@ -133,7 +208,10 @@ impl FleetReport {
         if let Some(affinity) = &self.affinity {
             match affinity {
                 Ok(a) => {
-                    outln!("\n{} (keeps the workload on the nodes that can run it):", out.paint("nodeAffinity", "1"));
+                    outln!(
+                        "\n{} (keeps the workload on the nodes that can run it):",
+                        out.paint("nodeAffinity", "1")
+                    );
                     outln!("{}", a.to_yaml().trim_end());
                 }
                 Err(why) => outln!("\nno nodeAffinity: {why}"),
@@ -141,33 +219,15 @@ impl FleetReport {
         }
     }
 
-    pub fn json(&self) -> Value {
-        let nodes = &self.inventory.nodes;
-        let group_of = self.verdict.group_of_node(nodes.len());
-        let node_rows: Vec<Value> = nodes
-            .iter()
-            .zip(&group_of)
-            .map(|(n, &g)| {
-                let group = &self.verdict.groups[g];
-                json!({
-                    "name": n.name,
-                    "location": {"file": n.location.file.display().to_string(), "line": n.location.line},
-                    "pool": n.pool,
-                    "group": group.name,
-                    "status": group.status.name(),
-                    "driver": n.driver.map(|d| d.to_string()),
-                    "driver_cuda": n.driver_cuda.map(|d| d.to_string()),
-                    "gpus": n.gpus.iter().map(|x| json!({
-                        "name": x.name(),
-                        "reported": x.reported,
-                        "cc": x.cc.map(|c| c.to_string()),
-                        "count": x.count,
-                        "mig": x.mig,
-                    })).collect::<Vec<_>>(),
-                    "problem": n.problem,
-                })
-            })
-            .collect();
+    /// The `fleet` object of the JSON output: [`Self::summary_json`] and, written as it is
+    /// walked, `nodes` (every node; 10,000 of them would cost more as a `Value` than all
+    /// the judging).
+    pub fn json(&self) -> FleetJson<'_> {
+        FleetJson(self)
+    }
+
+    /// Everything of the `fleet` object but `nodes`.
+    fn summary_json(&self) -> Value {
         let groups: Vec<Value> = self
             .verdict
             .groups
@@ -192,14 +252,17 @@ impl FleetReport {
             })
             .collect();
         let gpu_groups = self.verdict.gpu_groups().count();
-        let runs = self.verdict.gpu_groups().filter(|g| g.status == Status::Runs).count();
+        let runs = self
+            .verdict
+            .gpu_groups()
+            .filter(|g| g.status == Status::Runs)
+            .count();
         json!({
             "inventories": self.inventory.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "summary": self.verdict.summary(),
             "groups_total": gpu_groups,
             "groups_run": runs,
             "groups": groups,
-            "nodes": node_rows,
             "node_affinity": match &self.affinity {
                 Some(Ok(a)) => affinity_json(a),
                 _ => Value::Null,
@@ -226,4 +289,88 @@ pub fn affinity_json(a: &NodeAffinity) -> Value {
             })).collect::<Vec<_>>(),
         }
     })
+}
+
+/// The `fleet` JSON object; see [`FleetReport::json`].
+pub struct FleetJson<'a>(&'a FleetReport);
+
+impl Serialize for FleetJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let summary = self.0.summary_json();
+        let mut map = serializer.serialize_map(None)?;
+        if let Value::Object(fields) = &summary {
+            for (k, v) in fields {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.serialize_entry("nodes", &Nodes(self.0))?;
+        map.end()
+    }
+}
+
+struct Nodes<'a>(&'a FleetReport);
+
+#[derive(Serialize)]
+struct NodeRow<'a> {
+    name: &'a str,
+    location: NodeLocation,
+    pool: Option<&'a str>,
+    group: &'a str,
+    status: &'static str,
+    driver: Option<String>,
+    driver_cuda: Option<String>,
+    gpus: Vec<GpuRow<'a>>,
+    problem: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct NodeLocation {
+    file: String,
+    line: u32,
+}
+
+#[derive(Serialize)]
+struct GpuRow<'a> {
+    name: &'a str,
+    reported: &'a str,
+    cc: Option<String>,
+    count: u32,
+    mig: Option<&'a str>,
+}
+
+impl Serialize for Nodes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let nodes = &report.inventory.nodes;
+        let group_of = report.verdict.group_of_node(nodes.len());
+        let mut seq = serializer.serialize_seq(Some(nodes.len()))?;
+        for (n, &g) in nodes.iter().zip(&group_of) {
+            let group = &report.verdict.groups[g];
+            seq.serialize_element(&NodeRow {
+                name: &n.name,
+                location: NodeLocation {
+                    file: n.location.file.display().to_string(),
+                    line: n.location.line,
+                },
+                pool: n.pool.as_deref(),
+                group: &group.name,
+                status: group.status.name(),
+                driver: n.driver.map(|d| d.to_string()),
+                driver_cuda: n.driver_cuda.map(|d| d.to_string()),
+                gpus: n
+                    .gpus
+                    .iter()
+                    .map(|x| GpuRow {
+                        name: x.name(),
+                        reported: &x.reported,
+                        cc: x.cc.map(|c| c.to_string()),
+                        count: x.count,
+                        mig: x.mig.as_deref(),
+                    })
+                    .collect(),
+                problem: n.problem.as_deref(),
+            })?;
+        }
+        seq.end()
+    }
 }

@@ -11,8 +11,13 @@ macro_rules! outln {
     }};
 }
 
+mod completions;
 mod deploy;
+mod discover;
+mod doctor;
 mod files;
+mod fleet;
+mod pipeline;
 mod render;
 
 use std::path::PathBuf;
@@ -61,8 +66,17 @@ enum Command {
     Convert(ConvertArgs),
     /// Query the catalog of facts.
     Catalog(CatalogArgs),
-    /// Explain a diagnostic code (all codes when none is given).
-    Explain { code: Option<String> },
+    /// Explain a diagnostic code (all codes when none is given), or a GPU: `explain gpu L40S`.
+    Explain {
+        /// A diagnostic code, or `gpu` followed by the GPUs to explain.
+        code: Option<String>,
+        /// After `gpu`: product names, aliases or capabilities (8.9 explains every GPU of it).
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        /// text or json (for `explain gpu`).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// List the cubins and PTX inside build artifacts (objects, archives, libraries, executables, fatbins, cubins, PTX, wheels).
     Inspect(InspectArgs),
     /// Check that built artifacts run on every target GPU under the driver floor, and hold what the plan asked for.
@@ -77,6 +91,13 @@ enum Command {
     Entrypoint,
     /// Evaluate an NVIDIA_REQUIRE_CUDA string against a host, or generate one for the manifest.
     Require(deploy::RequireArgs),
+    /// Probe this machine (driver, GPUs, libraries, compat folder, toolkits, build variables, container), explain what is wrong, and with --manifest judge whether it runs the plan.
+    Doctor(doctor::DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish); see the README for where it goes.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
@@ -86,6 +107,8 @@ struct VerifyArgs {
     files: Vec<PathBuf>,
     #[command(flatten)]
     manifest: ManifestArgs,
+    #[command(flatten)]
+    fleet: fleet::FleetArgs,
     /// text or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -150,12 +173,34 @@ pub enum Format {
     Cmake,
     Clang,
     Env,
+    /// A build matrix, one entry per arch group (`plan` and `check`).
+    Matrix,
+    /// GitHub Actions: annotations at the manifest line, step outputs to $GITHUB_OUTPUT, the summary to $GITHUB_STEP_SUMMARY.
+    Github,
+    /// A JUnit XML report (Jenkins, GitLab, Azure DevOps).
+    Junit,
+    /// A Markdown summary (job summaries, PR comments).
+    Markdown,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+}
+
+impl Format {
+    /// The CI formats that render a [`pipeline::Outcome`].
+    pub fn is_pipeline(self) -> bool {
+        matches!(
+            self,
+            Format::Github | Format::Junit | Format::Markdown | Format::Sarif
+        )
+    }
 }
 
 #[derive(Args)]
 struct PlanArgs {
     #[command(flatten)]
     manifest: ManifestArgs,
+    #[command(flatten)]
+    fleet: fleet::FleetArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -164,6 +209,8 @@ struct PlanArgs {
 struct CheckArgs {
     #[command(flatten)]
     manifest: ManifestArgs,
+    #[command(flatten)]
+    fleet: fleet::FleetArgs,
     /// Check this TORCH_CUDA_ARCH_LIST instead of the plan.
     #[arg(long, value_name = "LIST", group = "list")]
     torch_arch_list: Option<String>,
@@ -209,6 +256,9 @@ struct CatalogArgs {
     table: CatalogTable,
     /// Keep rows matching this (a name, capability, architecture or version).
     query: Option<String>,
+    /// Keep rows meeting every condition: `cc>=8.0, segment=datacenter` (a bad field lists the table's fields).
+    #[arg(long = "where", value_name = "QUERY")]
+    where_: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -245,11 +295,21 @@ fn main() -> ExitCode {
         ColorChoice::Auto => None,
     });
     let code = match cli.command {
-        Command::Plan(a) => run_plan(&a.manifest, a.format, &out),
+        Command::Plan(a) => run_plan("plan", &a.manifest, &a.fleet, a.format, &out),
         Command::Check(a) => run_check(a, &out),
         Command::Convert(a) => run_convert(a, &out),
-        Command::Catalog(a) => render::catalog(a.table, a.query.as_deref(), a.format, &out),
-        Command::Explain { code } => render::explain(code.as_deref(), &out),
+        Command::Catalog(a) => discover::catalog(
+            a.table,
+            a.query.as_deref(),
+            a.where_.as_deref(),
+            a.format,
+            &out,
+        ),
+        Command::Explain {
+            code,
+            names,
+            format,
+        } => discover::explain(code.as_deref(), &names, format, &out),
         Command::Inspect(a) => run_inspect(a, &out),
         Command::Verify(a) => run_verify(a, &out),
         Command::Deploy(a) => deploy::run_deploy(a, &out),
@@ -263,18 +323,70 @@ fn main() -> ExitCode {
             0
         }
         Command::Require(a) => deploy::run_require(a, &out),
+        Command::Doctor(a) => doctor::run_doctor(a, &out),
+        Command::Completions { shell } => {
+            outln!("{}", completions::script(shell).trim_end());
+            0
+        }
     };
     ExitCode::from(code)
 }
 
-fn run_plan(args: &ManifestArgs, format: Format, out: &Output) -> u8 {
-    match build_request(args) {
-        Ok((manifest, request)) => {
+/// `plan`, and `check` without a list to check (which plans and checks the plan).
+fn run_plan(
+    command: &'static str,
+    args: &ManifestArgs,
+    fleet_args: &fleet::FleetArgs,
+    format: Format,
+    out: &Output,
+) -> u8 {
+    let setup = (|| {
+        let (manifest, fleet_note, inventory) = load_with_inventory(args, fleet_args)?;
+        let request = request_for(&manifest)?;
+        Ok((manifest, fleet_note, inventory, request))
+    })();
+    match setup {
+        Ok((manifest, note, inventory, request)) => {
             let planned = plan::plan(&request);
-            out.report(&Report::from_plan("plan", &manifest, &planned), format)
+            let mut report = Report::from_plan(command, &manifest, &planned);
+            let fleet = inventory.map(|inventory| {
+                let verdict = gpuarch_build::fleet::verdict::judge(
+                    &inventory.nodes,
+                    &planned.codes,
+                    Some(&planned.toolkit),
+                );
+                fleet::FleetReport {
+                    inventory,
+                    verdict,
+                    affinity: None,
+                }
+            });
+            report.add_fleet(note, fleet);
+            out.report(&report, format)
         }
         Err(err) => out.input_error(&err, format),
     }
+}
+
+/// The manifest with the inventories applied: their GPUs join the targets and their
+/// oldest driver lowers the floor.
+fn load_with_inventory(
+    args: &ManifestArgs,
+    fleet_args: &fleet::FleetArgs,
+) -> Result<
+    (
+        Manifest,
+        Option<diagnostic::Diagnostic>,
+        Option<gpuarch_build::fleet::Inventory>,
+    ),
+    Error,
+> {
+    let inventory = fleet::read(fleet_args)?;
+    let mut manifest = load_manifest_or_flags(args, inventory.is_some())?;
+    let note = inventory
+        .as_ref()
+        .and_then(|inv| inv.apply_to(&mut manifest));
+    Ok((manifest, note, inventory))
 }
 
 fn only_text_or_json(format: Format, out: &Output) -> Option<u8> {
@@ -284,6 +396,24 @@ fn only_text_or_json(format: Format, out: &Output) -> Option<u8> {
     out.diagnostic(
         &diagnostic::Diagnostic::error("bad-arch-list", "this command writes text or json")
             .with_help("pass --format text or --format json"),
+    );
+    Some(2)
+}
+
+/// For commands that also write the CI formats (github, junit, markdown, sarif).
+fn text_json_or_pipeline(format: Format, out: &Output) -> Option<u8> {
+    if format.is_pipeline() {
+        return None;
+    }
+    if matches!(format, Format::Text | Format::Json) {
+        return None;
+    }
+    out.diagnostic(
+        &diagnostic::Diagnostic::error(
+            "bad-arch-list",
+            "this command writes text, json, github, junit, markdown or sarif",
+        )
+        .with_help("pass --format text, json, github, junit, markdown or sarif"),
     );
     Some(2)
 }
@@ -326,11 +456,11 @@ fn run_inspect(args: InspectArgs, out: &Output) -> u8 {
 }
 
 fn run_verify(args: VerifyArgs, out: &Output) -> u8 {
-    if let Some(code) = only_text_or_json(args.format, out) {
+    if let Some(code) = text_json_or_pipeline(args.format, out) {
         return code;
     }
     let setup = (|| -> Result<_, Error> {
-        let manifest = load_manifest(&args.manifest)?;
+        let (manifest, note, inventory) = load_with_inventory(&args.manifest, &args.fleet)?;
         let targets = target::resolve(&manifest.gpus, manifest.gpus_location.as_ref())?;
         // The plan is compared where a toolkit is known (named, or an nvcc found); the
         // targets' verdicts need none.
@@ -345,9 +475,9 @@ fn run_verify(args: VerifyArgs, out: &Output) -> u8 {
             Err(err) if err.diagnostics().iter().all(|d| d.code == "no-toolkit") => None,
             Err(err) => return Err(err),
         };
-        Ok((manifest, targets, planned))
+        Ok((manifest, targets, planned, note, inventory))
     })();
-    let (manifest, targets, planned) = match setup {
+    let (manifest, targets, planned, note, inventory) = match setup {
         Ok(s) => s,
         Err(err) => return out.input_error(&err, args.format),
     };
@@ -363,18 +493,53 @@ fn run_verify(args: VerifyArgs, out: &Output) -> u8 {
         containers.append(&mut found);
         entries.extend(f.listing.entries.iter().cloned());
     }
-    let verification = verify::verify(
-        containers,
+    let mut verification = verify::verify(
+        containers.clone(),
         &entries,
         &targets,
         &manifest.min_driver,
         planned.as_ref(),
     );
+    verification.diagnostics.extend(note);
+    let fleet = inventory.map(|inventory| {
+        // Each distinct capability and driver is judged container by container, as the
+        // targets were.
+        let mut verdict_of =
+            |cc: gpuarch_build::Cc, driver: Option<(Version, gpuarch_build::Os)>| {
+                let mut floor = gpuarch_build::manifest::DriverFloor::default();
+                if let Some((d, os)) = driver {
+                    let slot = match os {
+                        gpuarch_build::Os::Linux => &mut floor.linux,
+                        gpuarch_build::Os::Windows => &mut floor.windows,
+                    };
+                    *slot = Some(Located::bare(d));
+                }
+                let target = target::Target::from_cc(cc, cc.to_string(), None);
+                verify::verify(containers.clone(), &entries, &[target], &floor, None)
+                    .targets
+                    .remove(0)
+                    .verdict
+            };
+        let toolkit = planned.as_ref().map(|p| &p.toolkit);
+        let verdict =
+            gpuarch_build::fleet::verdict::judge_by(&inventory.nodes, toolkit, &mut verdict_of);
+        let affinity = Some(gpuarch_build::fleet::affinity::node_affinity(
+            &inventory.nodes,
+            toolkit,
+            &mut verdict_of,
+        ));
+        fleet::FleetReport {
+            inventory,
+            verdict,
+            affinity,
+        }
+    });
     render::verify(
         &listed,
         &manifest,
         planned.as_ref(),
         &verification,
+        fleet.as_ref(),
         args.format,
         out,
     )
@@ -391,12 +556,27 @@ fn run_check(args: CheckArgs, out: &Output) -> u8 {
     .into_iter()
     .find_map(|(d, text)| text.as_ref().map(|t| (d, t.clone())));
     let Some((dialect, text)) = list else {
-        return run_plan(&args.manifest, args.format, out);
+        return run_plan("check", &args.manifest, &args.fleet, args.format, out);
     };
-    let result = load_manifest(&args.manifest).and_then(|manifest| {
-        let checked = check::check_list(&manifest, dialect, &text)?;
-        Ok(Report::from_list(&manifest, dialect, &text, checked))
-    });
+    let result =
+        load_with_inventory(&args.manifest, &args.fleet).and_then(|(manifest, note, inventory)| {
+            let checked = check::check_list(&manifest, dialect, &text)?;
+            let fleet = inventory.map(|inventory| {
+                let verdict = gpuarch_build::fleet::verdict::judge(
+                    &inventory.nodes,
+                    &checked.codes,
+                    checked.toolkit.as_ref(),
+                );
+                fleet::FleetReport {
+                    inventory,
+                    verdict,
+                    affinity: None,
+                }
+            });
+            let mut report = Report::from_list(&manifest, dialect, &text, checked);
+            report.add_fleet(note, fleet);
+            Ok(report)
+        });
     match result {
         Ok(report) => out.report(&report, args.format),
         Err(err) => out.input_error(&err, args.format),
@@ -477,13 +657,12 @@ fn load_manifest_or_flags(args: &ManifestArgs, flags_suffice: bool) -> Result<Ma
     Ok(manifest)
 }
 
-fn build_request(args: &ManifestArgs) -> Result<(Manifest, PlanRequest), Error> {
-    let manifest = load_manifest(args)?;
-    let request = PlanRequest::from_manifest(&manifest, || {
-        // The manifest's toolkit, else the nvcc this environment would build with.
-        build_script::resolve_toolkit(&manifest, &mut BuildEnv::from_fn(|k| std::env::var(k).ok()))
-    })?;
-    Ok((manifest, request))
+/// The plan request: the manifest's targets, its toolkit or else the nvcc this
+/// environment would build with.
+fn request_for(manifest: &Manifest) -> Result<PlanRequest, Error> {
+    PlanRequest::from_manifest(manifest, || {
+        build_script::resolve_toolkit(manifest, &mut BuildEnv::from_fn(|k| std::env::var(k).ok()))
+    })
 }
 
 fn parse_version(flag: &str, value: &str) -> Result<Version, Error> {

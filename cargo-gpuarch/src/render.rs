@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use gpuarch_build::catalog::{self, Os};
+use gpuarch_build::catalog::Os;
 use gpuarch_build::check::{Assessment, ListCheck};
 use gpuarch_build::diagnostic::{self, Diagnostic, Level};
 use gpuarch_build::emit::nvcc;
@@ -16,7 +16,7 @@ use gpuarch_build::artifact::{Compression, Entry, EntryKind};
 use gpuarch_build::verify::{self, Verification};
 
 use crate::files::FileListing;
-use crate::{CatalogTable, Format};
+use crate::Format;
 
 /// JSON documents carry this; it changes only when a field changes meaning or goes away.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -80,12 +80,53 @@ impl Output {
         2
     }
 
+    /// A CI rendering (github, junit, markdown, sarif) of an outcome; its exit code.
+    pub fn pipeline(&self, outcome: &crate::pipeline::Outcome, format: Format) -> u8 {
+        let env = |k: &str| std::env::var(k).ok();
+        let text = match format {
+            Format::Github => match crate::pipeline::github(outcome, &env) {
+                Ok(text) => text,
+                Err(e) => {
+                    self.diagnostic(
+                        &Diagnostic::error(
+                            "cannot-write",
+                            format!("cannot write the GitHub step files: {e}"),
+                        )
+                        .with_help("check GITHUB_OUTPUT and GITHUB_STEP_SUMMARY"),
+                    );
+                    return 2;
+                }
+            },
+            Format::Junit => crate::pipeline::junit(outcome),
+            Format::Markdown => crate::pipeline::markdown(outcome),
+            Format::Sarif => crate::pipeline::sarif(outcome, &env),
+            _ => unreachable!("only the CI formats come here"),
+        };
+        if !text.trim().is_empty() {
+            outln!("{}", text.trim_end());
+        }
+        u8::from(!outcome.ok)
+    }
+
     /// Prints a report; 1 when a check failed.
     pub fn report(&self, report: &Report, format: Format) -> u8 {
-        let failed = report.assessment.has_errors();
+        if format.is_pipeline() {
+            return self.pipeline(&report.outcome(), format);
+        }
+        let failed =
+            report.assessment.has_errors() || report.fleet.as_ref().is_some_and(|f| f.has_errors());
         match format {
-            Format::Text => self.report_text(report),
-            Format::Json => print_json(&report.json()),
+            Format::Text => {
+                self.report_text(report);
+                if let Some(fleet) = &report.fleet {
+                    fleet.text(self);
+                }
+            }
+            Format::Json => print_json_with(
+                &report.json(),
+                "fleet",
+                report.fleet.as_ref().map(|f| f.json()),
+            ),
             dialect => {
                 for d in &report.assessment.diagnostics {
                     if d.level != Level::Note {
@@ -246,9 +287,25 @@ pub struct Report {
     required_driver: Option<DriverFloor>,
     driver_floor: DriverFloor,
     assessment: Assessment,
+    /// `--inventory`: the fleet's node groups, judged.
+    fleet: Option<crate::fleet::FleetReport>,
 }
 
 impl Report {
+    /// Adds a judged fleet; its inventory problems and verdicts join the diagnostics.
+    pub fn add_fleet(
+        &mut self,
+        note: Option<Diagnostic>,
+        fleet: Option<crate::fleet::FleetReport>,
+    ) {
+        self.assessment.diagnostics.extend(note);
+        if let Some(f) = &fleet {
+            self.assessment.diagnostics.extend(f.diagnostics());
+        }
+        diagnostic::sort_by_level(&mut self.assessment.diagnostics);
+        self.fleet = fleet;
+    }
+
     pub fn from_plan(command: &'static str, manifest: &Manifest, plan: &Plan) -> Report {
         Report {
             command,
@@ -264,6 +321,7 @@ impl Report {
             required_driver: Some(plan.min_driver.clone()),
             driver_floor: manifest.min_driver.clone(),
             assessment: plan.assessment.clone(),
+            fleet: None,
         }
     }
 
@@ -288,6 +346,7 @@ impl Report {
             required_driver: None,
             driver_floor: manifest.min_driver.clone(),
             assessment: checked.assessment,
+            fleet: None,
         }
     }
 
@@ -298,8 +357,123 @@ impl Report {
             Format::Cmake => Dialect::Cmake.emit(&self.codes),
             Format::Clang => Dialect::Clang.emit(&self.codes),
             Format::Env => Ok(self.env_text()),
-            Format::Text | Format::Json => unreachable!("handled by the caller"),
+            Format::Matrix => Ok(self.matrix_json().to_string()),
+            _ => unreachable!("handled by the caller"),
         }
+    }
+
+    /// The report as a CI outcome: a case per target (and per node group), the
+    /// diagnostics, and the plan in every dialect as step outputs.
+    pub fn outcome(&self) -> crate::pipeline::Outcome {
+        use crate::pipeline::{Case, CaseStatus, Outcome};
+        let mut cases: Vec<Case> = self
+            .assessment
+            .targets
+            .iter()
+            .map(|t| Case {
+                suite: "targets".into(),
+                name: format!("{} ({})", t.target.name, t.target.cc),
+                status: match &t.verdict {
+                    Verdict::Native(_) | Verdict::Compatible(_) => CaseStatus::Pass,
+                    Verdict::Jit { .. } => CaseStatus::Warn,
+                    _ => CaseStatus::Fail,
+                },
+                detail: t.verdict.describe(),
+                location: t.target.location.clone(),
+            })
+            .collect();
+        if let Some(f) = &self.fleet {
+            cases.extend(f.cases());
+        }
+        let mut outputs = vec![("nvcc-flags".to_string(), nvcc::emit(&self.codes).join(" "))];
+        for (name, dialect) in [
+            ("torch-cuda-arch-list", Dialect::Torch),
+            ("cmake-cuda-architectures", Dialect::Cmake),
+            ("clang-flags", Dialect::Clang),
+            ("cuda-compute-cap", Dialect::ComputeCap),
+        ] {
+            if let Ok(text) = dialect.emit(&self.codes) {
+                outputs.push((name.to_string(), text));
+            }
+        }
+        outputs.push(("matrix".to_string(), self.matrix_json().to_string()));
+        let mut details = Vec::new();
+        if let Some(t) = &self.toolkit {
+            outputs.push(("cuda".to_string(), t.version.to_string()));
+            details.push(("CUDA".to_string(), t.version.to_string()));
+        }
+        if let Some(req) = &self.required_driver {
+            for os in Os::ALL {
+                if let Some(d) = req.get(os) {
+                    outputs.push((
+                        format!("min-driver-{}", os.name().to_lowercase()),
+                        d.value.to_string(),
+                    ));
+                    details.push((
+                        "minimum driver".to_string(),
+                        format!("{} >= {}", os.name(), d.value),
+                    ));
+                }
+            }
+        }
+        if let Some(f) = &self.fleet {
+            details.push(("fleet".to_string(), f.verdict.summary()));
+        }
+        let failed =
+            self.assessment.has_errors() || self.fleet.as_ref().is_some_and(|f| f.has_errors());
+        Outcome {
+            command: self.command,
+            title: format!(
+                "gpuarch {}{}: {} target{}{}",
+                self.command,
+                self.manifest_files
+                    .first()
+                    .map_or(String::new(), |f| format!(" ({f})")),
+                self.assessment.targets.len(),
+                if self.assessment.targets.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                self.toolkit
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", CUDA {}", t.version)),
+            ),
+            ok: !failed,
+            cases,
+            diagnostics: self.assessment.diagnostics.clone(),
+            outputs,
+            details,
+            source: self.manifest_files.first().map(std::path::PathBuf::from),
+        }
+    }
+
+    /// A build matrix (GitHub Actions `strategy.matrix` shape: `{"include": [...]}`), one
+    /// entry per arch group: its cubin, the PTX fallback with the highest, and every
+    /// dialect of just that group's code.
+    fn matrix_json(&self) -> Value {
+        let groups =
+            gpuarch_build::emit::matrix::arch_groups(&self.codes, &self.assessment.targets);
+        let include: Vec<Value> = groups
+            .iter()
+            .map(|g| {
+                let sass = g.codes.sass().next();
+                json!({
+                    "name": g.name,
+                    "arch": sass.map_or_else(|| g.codes.ptx().next().map(|a| a.dotted()).unwrap_or_default(), |a| a.dotted()),
+                    "codes": g.codes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                    "gpus": g.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "),
+                    "cuda": self.toolkit.as_ref().map(|t| t.version.to_string()),
+                    "nvcc_flags": nvcc::emit(&g.codes).join(" "),
+                    "torch_cuda_arch_list": Dialect::Torch.emit(&g.codes).ok(),
+                    "cmake_cuda_architectures": Dialect::Cmake.emit(&g.codes).ok(),
+                    "clang_flags": Dialect::Clang.emit(&g.codes).ok(),
+                    "cuda_compute_cap": Dialect::ComputeCap.emit(&g.codes).ok(),
+                    "tag": g.name.replace('_', ""),
+                })
+            })
+            .collect();
+        json!({ "include": include })
     }
 
     /// Shell assignments for `eval` or an env file.
@@ -427,359 +601,43 @@ pub(crate) fn diagnostic_json(d: &Diagnostic) -> Value {
     })
 }
 
+/// A JSON object with one more member, `key`, serialized straight to stdout (pretty, like
+/// [`print_json`]); `null` when `extra` is `None`.
+pub(crate) fn print_json_with<T: serde::Serialize>(base: &Value, key: &str, extra: Option<T>) {
+    struct Merged<'a, T> {
+        base: &'a Value,
+        key: &'a str,
+        extra: Option<T>,
+    }
+    impl<T: serde::Serialize> serde::Serialize for Merged<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = s.serialize_map(None)?;
+            if let Value::Object(fields) = self.base {
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+            }
+            map.serialize_entry(self.key, &self.extra)?;
+            map.end()
+        }
+    }
+    use std::io::Write as _;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let merged = Merged { base, key, extra };
+    // A closed stdout (`| head`) ends the output quietly, as outln! does.
+    if serde_json::to_writer_pretty(&mut out, &merged).is_ok() {
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
+}
+
 pub(crate) fn print_json(v: &Value) {
     outln!(
         "{}",
         serde_json::to_string_pretty(v).expect("JSON values serialize")
     );
-}
-
-/// `cargo gpuarch catalog gpus|toolkits|archs [QUERY]`.
-pub fn catalog(table: CatalogTable, query: Option<&str>, format: Format, out: &Output) -> u8 {
-    let rows: Vec<Value> = match table {
-        CatalogTable::Gpus => catalog_gpus(query),
-        CatalogTable::Toolkits => catalog_toolkits(query),
-        CatalogTable::Archs => catalog_archs(query),
-        CatalogTable::Torch => catalog_torch(query),
-        CatalogTable::Images => catalog_images(query),
-        CatalogTable::Drivers => catalog_drivers(query),
-    };
-    if rows.is_empty() {
-        if let Some(q) = query {
-            out.diagnostic(
-                &Diagnostic::error(
-                    "unknown-gpu",
-                    format!("nothing in the catalog matches `{q}`"),
-                )
-                .with_help("run the same command without a query to see every row"),
-            );
-            return 2;
-        }
-    }
-    match format {
-        Format::Json => print_json(&Value::Array(rows)),
-        _ => {
-            for row in &rows {
-                outln!("{}", catalog_line(table, row));
-            }
-        }
-    }
-    0
-}
-
-fn matches(query: Option<&str>, fields: &[String]) -> bool {
-    let Some(q) = query else { return true };
-    let q = catalog::fold_name(q);
-    fields.iter().any(|f| {
-        let f = catalog::fold_name(f);
-        f == q || f.contains(&q)
-    })
-}
-
-fn catalog_gpus(query: Option<&str>) -> Vec<Value> {
-    let found = query.and_then(catalog::find_gpu);
-    catalog::gpus()
-        .iter()
-        .filter(|g| {
-            found.is_some_and(|f| std::ptr::eq(f, *g))
-                || matches(
-                    query,
-                    &[
-                        g.name.to_string(),
-                        g.architecture.to_string(),
-                        g.cc.to_string(),
-                    ],
-                )
-                || g.aliases.iter().any(|a| matches(query, &[a.to_string()]))
-        })
-        .map(|g| {
-            json!({
-                "name": g.name,
-                "aliases": g.aliases,
-                "cc": g.cc.to_string(),
-                "architecture": g.architecture,
-                "integrated": g.integrated,
-                "segment": g.segment,
-                "source": g.source,
-            })
-        })
-        .collect()
-}
-
-fn catalog_toolkits(query: Option<&str>) -> Vec<Value> {
-    catalog::toolkits()
-        .iter()
-        .filter(|t| {
-            query.is_none_or(|q| {
-                let v = t.version.to_string();
-                v == q || v.starts_with(&format!("{q}."))
-            })
-        })
-        .map(|t| {
-            let names = |arches: &[gpuarch_build::Arch], prefix: &str| -> Vec<String> {
-                arches.iter().map(|a| format!("{prefix}{}", a.number())).collect()
-            };
-            json!({
-                "version": t.version.to_string(),
-                "real_targets": names(t.real_targets, "sm_"),
-                "virtual_targets": names(t.virtual_targets, "compute_"),
-                "ptx_isa": t.ptx_isa.to_string(),
-                "driver": {
-                    "linux": t.driver_linux.map(|d| d.to_string()),
-                    "windows": t.driver_windows.map(|d| d.to_string()),
-                },
-                "min_driver_minor_compat": {
-                    "linux": catalog::runtime_min_driver(t.version, Os::Linux).map(|d| d.to_string()),
-                    "windows": catalog::runtime_min_driver(t.version, Os::Windows).map(|d| d.to_string()),
-                },
-                "pypi_nvcc": t.pypi_nvcc,
-                "source": t.source,
-            })
-        })
-        .collect()
-}
-
-fn catalog_archs(query: Option<&str>) -> Vec<Value> {
-    catalog::known_archs()
-        .into_iter()
-        .filter(|a| {
-            query.is_none_or(|q| {
-                let q = q.trim();
-                let q = q
-                    .strip_prefix("sm_")
-                    .or_else(|| q.strip_prefix("compute_"))
-                    .unwrap_or(q);
-                a.number() == q
-                    || a.dotted() == q
-                    || a.cc.to_string() == q
-                    || a.cc.number().to_string() == q
-            })
-        })
-        .map(|a| {
-            let code = Code::sass(a);
-            let range = catalog::toolkit_range(code);
-            let gpus: Vec<&str> = catalog::gpus_with_cc(a.cc).map(|g| g.name).collect();
-            json!({
-                "arch": code.to_string(),
-                "virtual": format!("compute_{}", a.number()),
-                "cc": a.cc.to_string(),
-                "variant": match a.variant {
-                    gpuarch_build::Variant::Plain => "plain",
-                    gpuarch_build::Variant::Family => "family",
-                    gpuarch_build::Variant::Specific => "arch-specific",
-                },
-                "first_toolkit": range.map(|(f, _)| f.version.to_string()),
-                "last_toolkit": range.map(|(_, l)| l.version.to_string()),
-                "gpus": gpus,
-            })
-        })
-        .collect()
-}
-
-/// A version query matches itself and what it prefixes (`12` matches 12.4.1).
-fn version_matches(version: &str, query: Option<&str>) -> bool {
-    query.is_none_or(|q| version == q || version.starts_with(&format!("{q}.")))
-}
-
-fn catalog_torch(query: Option<&str>) -> Vec<Value> {
-    use gpuarch_build::deploy::facts;
-    let ccs = |v: &[gpuarch_build::Cc]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-    facts::torch_releases()
-        .iter()
-        .filter(|r| version_matches(&r.version.to_string(), query))
-        .map(|r| {
-            json!({
-                "version": r.version.to_string(),
-                "patches": r.patches.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-                "python": r.python,
-                "pypi_default": r.pypi_default,
-                "variants": r.variants.iter().map(|v| json!({
-                    "tag": v.tag,
-                    "cuda": v.cuda.to_string(),
-                    "sass": ccs(&v.sass),
-                    "ptx": ccs(&v.ptx),
-                    "measured": v.measured,
-                    "source": v.source,
-                })).collect::<Vec<_>>(),
-                "source": r.source,
-            })
-        })
-        .collect()
-}
-
-fn catalog_images(query: Option<&str>) -> Vec<Value> {
-    gpuarch_build::deploy::facts::image_sets()
-        .iter()
-        .filter(|i| version_matches(&i.version.to_string(), query))
-        .map(|i| {
-            json!({
-                "version": i.version.to_string(),
-                "tag_version": i.tag_version,
-                "flavors": i.flavors,
-                "os": i.os,
-                "require_cuda": i.require_cuda,
-                "eol": i.eol,
-                "deleted": i.deleted,
-                "source": i.source,
-            })
-        })
-        .collect()
-}
-
-fn catalog_drivers(query: Option<&str>) -> Vec<Value> {
-    gpuarch_build::deploy::facts::driver_branches()
-        .iter()
-        .filter(|b| query.is_none_or(|q| q.trim_start_matches(['R', 'r']) == b.branch.to_string()))
-        .map(|b| {
-            json!({
-                "branch": b.branch,
-                "kind": b.kind,
-                "cuda": b.cuda.to_string(),
-                "first": b.first.to_string(),
-                "released": b.released,
-                "eol": b.eol,
-                "forward_compat": b.forward_compat,
-                "source": b.source,
-            })
-        })
-        .collect()
-}
-
-fn catalog_line(table: CatalogTable, row: &Value) -> String {
-    let s = |k: &str| row[k].as_str().unwrap_or("").to_string();
-    let list = |v: &Value| {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
-    match table {
-        CatalogTable::Gpus => format!(
-            "{:<40} {:>5}  {:<10}{}  {}",
-            s("name"),
-            s("cc"),
-            s("architecture"),
-            if row["integrated"].as_bool() == Some(true) {
-                " (integrated)"
-            } else {
-                ""
-            },
-            list(&row["aliases"])
-        ),
-        CatalogTable::Toolkits => format!(
-            "CUDA {:<5} PTX ISA {:<4} driver linux >= {:<10} minor-compat >= {:<10} sm: {}",
-            s("version"),
-            s("ptx_isa"),
-            row["driver"]["linux"].as_str().unwrap_or("unknown"),
-            row["min_driver_minor_compat"]["linux"]
-                .as_str()
-                .unwrap_or("-"),
-            list(&row["real_targets"]).replace("sm_", "")
-        ),
-        CatalogTable::Archs => format!(
-            "{:<9} cc {:<5} {:<13} CUDA {} to {}  {}",
-            s("arch"),
-            s("cc"),
-            s("variant"),
-            s("first_toolkit"),
-            s("last_toolkit"),
-            list(&row["gpus"])
-        ),
-        CatalogTable::Torch => {
-            let variants: Vec<String> = row["variants"]
-                .as_array()
-                .map(|vs| {
-                    vs.iter()
-                        .map(|v| {
-                            let ptx = list(&v["ptx"]);
-                            format!(
-                                "{} [{}{}]",
-                                v["tag"].as_str().unwrap_or(""),
-                                list(&v["sass"]),
-                                if ptx.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!("; PTX {ptx}")
-                                }
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            format!(
-                "torch {:<5} python {:<14} pip default {:<6} {}",
-                s("version"),
-                s("python"),
-                row["pypi_default"].as_str().unwrap_or("-"),
-                variants.join("  ")
-            )
-        }
-        CatalogTable::Images => format!(
-            "CUDA {:<7} {:<8} {:<28} {}",
-            s("tag_version"),
-            if row["deleted"].as_bool() == Some(true) {
-                "deleted"
-            } else if row["eol"].is_string() {
-                "eol"
-            } else {
-                "current"
-            },
-            list(&row["flavors"]),
-            list(&row["os"])
-        ),
-        CatalogTable::Drivers => format!(
-            "R{:<4} {:<7} CUDA {:<5} first {:<11} released {:<8} eol {:<8} forward-compat {}",
-            row["branch"].as_u64().unwrap_or(0),
-            s("kind"),
-            s("cuda"),
-            s("first"),
-            row["released"].as_str().unwrap_or("?"),
-            row["eol"].as_str().unwrap_or("-"),
-            if row["forward_compat"].as_bool() == Some(true) {
-                "yes"
-            } else {
-                "no"
-            }
-        ),
-    }
-}
-
-/// `cargo gpuarch explain [CODE]`.
-pub fn explain(code: Option<&str>, out: &Output) -> u8 {
-    match code {
-        None => {
-            for c in diagnostic::CODES {
-                outln!("{:24} {}", c.code, c.summary);
-            }
-            0
-        }
-        Some(code) => match diagnostic::explain(code) {
-            Some(info) => {
-                outln!("{}: {}\n", info.code, info.summary);
-                outln!("{}", info.explanation);
-                outln!(
-                    "\nExit code when it fires: {}",
-                    if info.input {
-                        "2 (bad input)"
-                    } else {
-                        "1 (incompatibility) when an error; 0 for warnings and notes"
-                    }
-                );
-                0
-            }
-            None => {
-                out.diagnostic(
-                    &Diagnostic::error("unknown-key", format!("no diagnostic code `{code}`"))
-                        .with_help("`cargo gpuarch explain` lists every code"),
-                );
-                2
-            }
-        },
-    }
 }
 
 /// `cargo gpuarch inspect FILE...`: exit 0, or 2 when a file cannot be read or parsed
@@ -911,13 +769,23 @@ pub fn verify(
     manifest: &Manifest,
     planned: Option<&Plan>,
     v: &Verification,
+    fleet: Option<&crate::fleet::FleetReport>,
     format: Format,
     out: &Output,
 ) -> u8 {
     let mut diagnostics: Vec<Diagnostic> = listed.iter().flat_map(damage_of).collect();
     diagnostics.extend(v.diagnostics.iter().cloned());
+    if let Some(f) = fleet {
+        diagnostics.extend(f.diagnostics());
+    }
     diagnostic::sort_by_level(&mut diagnostics);
-    let failed = v.has_errors();
+    let failed = v.has_errors() || fleet.is_some_and(|f| f.has_errors());
+    if format.is_pipeline() {
+        return out.pipeline(
+            &verify_outcome(listed, manifest, v, fleet, diagnostics, failed),
+            format,
+        );
+    }
     if format == Format::Json {
         let targets: Vec<Value> = v
             .targets
@@ -939,27 +807,31 @@ pub fn verify(
                 })
             })
             .collect();
-        print_json(&json!({
-            "schema_version": SCHEMA_VERSION,
-            "command": "verify",
-            "ok": !failed,
-            "manifest": files(manifest),
-            "min_driver": floor_json(&manifest.min_driver),
-            "files": listed.iter().map(|f| json!({
-                "path": f.path.display().to_string(),
-                "entries": f.listing.entries.len(),
-                "problems": f.listing.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "containers": v.containers.len(),
-            "targets": targets,
-            "plan": planned.map(|p| json!({
-                "toolkit": toolkit_json(&p.toolkit),
-                "codes": p.codes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-            })),
-            "missing": v.missing.iter().map(|m| json!({"code": m.code.to_string(), "lacking": m.lacking})).collect::<Vec<_>>(),
-            "extra": v.extra.iter().map(|x| json!({"code": x.code.to_string(), "bytes": x.bytes})).collect::<Vec<_>>(),
-            "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
-        }));
+        print_json_with(
+            &json!({
+                "schema_version": SCHEMA_VERSION,
+                "command": "verify",
+                "ok": !failed,
+                "manifest": files(manifest),
+                "min_driver": floor_json(&manifest.min_driver),
+                "files": listed.iter().map(|f| json!({
+                    "path": f.path.display().to_string(),
+                    "entries": f.listing.entries.len(),
+                    "problems": f.listing.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "containers": v.containers.len(),
+                "targets": targets,
+                "plan": planned.map(|p| json!({
+                    "toolkit": toolkit_json(&p.toolkit),
+                    "codes": p.codes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                })),
+                "missing": v.missing.iter().map(|m| json!({"code": m.code.to_string(), "lacking": m.lacking})).collect::<Vec<_>>(),
+                "extra": v.extra.iter().map(|x| json!({"code": x.code.to_string(), "bytes": x.bytes})).collect::<Vec<_>>(),
+                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            }),
+            "fleet",
+            fleet.map(|f| f.json()),
+        );
         return u8::from(failed);
     }
     let entries: usize = listed.iter().map(|f| f.listing.entries.len()).sum();
@@ -1037,15 +909,78 @@ plan: not compared (no toolkit named and no nvcc found; pass --cuda)"
     for d in &diagnostics {
         outln!("{}", out.diagnostic_text(d));
     }
-    let verdict = if failed {
+    let verdict = if v.has_errors() {
         out.paint("not every target can run these artifacts", "1;31")
     } else {
         out.paint("every target can run these artifacts", "1;32")
     };
     outln!("\n{verdict}");
+    if let Some(f) = fleet {
+        f.text(out);
+    }
     u8::from(failed)
 }
 
 fn self_paint(out: &Output, text: &str) -> String {
     out.paint(text, "1")
+}
+
+/// `verify` as a CI outcome: a case per target GPU and node group.
+fn verify_outcome(
+    listed: &[FileListing],
+    manifest: &Manifest,
+    v: &Verification,
+    fleet: Option<&crate::fleet::FleetReport>,
+    diagnostics: Vec<Diagnostic>,
+    failed: bool,
+) -> crate::pipeline::Outcome {
+    use crate::pipeline::{Case, CaseStatus, Outcome};
+    let mut cases: Vec<Case> = v
+        .targets
+        .iter()
+        .map(|t| Case {
+            suite: "targets".into(),
+            name: format!("{} ({})", t.target.name, t.target.cc),
+            status: match &t.verdict {
+                Verdict::Native(_) | Verdict::Compatible(_) if t.failing.is_empty() => {
+                    CaseStatus::Pass
+                }
+                Verdict::Native(_) | Verdict::Compatible(_) | Verdict::Jit { .. } => {
+                    CaseStatus::Warn
+                }
+                _ => CaseStatus::Fail,
+            },
+            detail: t.verdict.describe(),
+            location: t.target.location.clone(),
+        })
+        .collect();
+    let mut outputs = Vec::new();
+    let mut details = vec![("containers".to_string(), v.containers.len().to_string())];
+    if let Some(f) = fleet {
+        cases.extend(f.cases());
+        details.push(("fleet".to_string(), f.verdict.summary()));
+        if let Some(Ok(a)) = &f.affinity {
+            outputs.push(("node-affinity".to_string(), a.to_yaml()));
+        }
+    }
+    Outcome {
+        command: "verify",
+        title: format!(
+            "gpuarch verify: {} file{}, {} target{}",
+            listed.len(),
+            if listed.len() == 1 { "" } else { "s" },
+            v.targets.len(),
+            if v.targets.len() == 1 { "" } else { "s" },
+        ),
+        ok: !failed,
+        cases,
+        diagnostics,
+        outputs,
+        details,
+        source: manifest
+            .files
+            .first()
+            .cloned()
+            .or_else(|| listed.first().map(|f| f.path.clone())),
+    }
 }

@@ -448,6 +448,24 @@ without header and units), plain `nvidia-smi` tables, and `kubectl get nodes -o 
 (a List, or one Node). The message names the file, the line and what was expected there.",
     },
     CodeInfo {
+        code: "inventory-suspect",
+        input: false,
+        summary: "something in an inventory looked wrong; the message says what gpuarch made of it",
+        explanation: "Lines that could not be read, a headerless nvidia-smi CSV whose columns had to be \
+guessed, a `compute_cap` that disagrees with the catalog (the inventory wins), rows that disagree on \
+the driver (they are then read as separate hosts), labels that contradict each other. Nothing is \
+dropped: check the named line, and rerun nvidia-smi with a header (`--format=csv`) where columns were \
+guessed.",
+    },
+    CodeInfo {
+        code: "cannot-write",
+        input: true,
+        summary: "an output file could not be written",
+        explanation: "`--format github` appends to the files named by GITHUB_OUTPUT and \
+GITHUB_STEP_SUMMARY. The message names the file and the error; check that the variables point at \
+writable files (the Actions runner sets both).",
+    },
+    CodeInfo {
         code: "inventory-node-unknown",
         input: false,
         summary: "an inventory node's GPU or driver could not be told; it is kept and judged unknown",
@@ -497,9 +515,10 @@ and pin the driver packages (`apt-mark hold`, `dnf versionlock`) so it does not 
         input: false,
         summary: "the CUDA forward-compatibility libraries are not newer than the kernel driver",
         explanation: "The cuda-compat package's libcuda must be newer than the kernel-mode driver; one \
-that is older or equal fails with \"system has unsupported display driver / cuda driver combination\" \
-(cudaErrorSystemDriverMismatch, 803) when it is on the library path. Take the compat folder off \
-LD_LIBRARY_PATH (or use `cargo gpuarch entrypoint`, which enables it only when it helps).",
+that is older fails with \"system has unsupported display driver / cuda driver combination\" \
+(cudaErrorSystemDriverMismatch, 803) when it is on the library path (an equal one is merely not \
+needed). It is an error when LD_LIBRARY_PATH names the folder, a warning otherwise. Take the compat \
+folder off LD_LIBRARY_PATH (or use `cargo gpuarch entrypoint`, which enables it only when it helps).",
     },
     CodeInfo {
         code: "runtime-newer-than-driver",
@@ -517,7 +536,9 @@ a data-center GPU, or build with an older toolkit.",
         explanation: "The container was started without GPU access: no /dev/nvidia* devices and no \
 driver libraries were mounted. Start it with `docker run --gpus all` (or `--runtime=nvidia` with \
 NVIDIA_VISIBLE_DEVICES), request `nvidia.com/gpu` in the pod's resource limits on Kubernetes, and \
-check that NVIDIA_VISIBLE_DEVICES is not `void` or `none`.",
+check that NVIDIA_VISIBLE_DEVICES is not `void` or `none`. `doctor` makes it an error when \
+NVIDIA_VISIBLE_DEVICES asks for GPUs, and a warning when it is unset, `void` or `none` (a build \
+container needs no GPU).",
     },
     CodeInfo {
         code: "nvcc-flags-override",

@@ -11,6 +11,9 @@
 //!   against the same crate with only `cc`.
 //! - `deploy`: `cargo gpuarch deploy` with the fix search over the whole catalog, whole
 //!   process, against hello: the documented example and a six-GPU fleet.
+//! - `fleet`: `cargo gpuarch check --inventory` on a generated 10,000-node `kubectl get
+//!   nodes -o json` (xtask gen-inventory), whole process, text and JSON, against hello;
+//!   and the peak RSS of each (goal: < 200 ms, < 100 MB).
 //! - `gate`: the post-build gate (`verify_built`) on a 3.8 MB static library of 200
 //!   nvcc objects, in process, against reading the same file.
 
@@ -31,15 +34,17 @@ pub fn run(args: &[String]) -> Result<()> {
         "compile" => compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3)),
         "gate" => gate(runs),
         "deploy" => deploy(runs),
+        "fleet" => fleet(env_count("GPUARCH_BENCH_FLEET_NODES", 10_000), runs / 10),
         "all" => {
             plan(runs)?;
             build_script(runs)?;
             gate(runs)?;
             deploy(runs)?;
+            fleet(10_000, runs / 10)?;
             compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3))
         }
         other => {
-            bail!("unknown benchmark `{other}`: plan, build-script, gate, deploy, compile or all")
+            bail!("unknown benchmark `{other}`: plan, build-script, gate, deploy, fleet, compile or all")
         }
     }
 }
@@ -166,6 +171,91 @@ fn plan(runs: usize) -> Result<()> {
         },
         || Command::new(&hello),
     )?;
+    Ok(())
+}
+
+/// `check --inventory` on a generated `kubectl get nodes -o json` of `nodes` nodes: plan for
+/// every GPU in it, judge every node group; whole process, against hello, plus peak RSS.
+fn fleet(nodes: usize, runs: usize) -> Result<()> {
+    let runs = runs.max(5);
+    let (cli, hello, _) = release_binaries()?;
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let inventory = dir.join(format!("nodes-{nodes}.json"));
+    let json = crate::gen_inventory::nodes_json(nodes, 1);
+    std::fs::write(&inventory, &json)?;
+    println!(
+        "inventory: {} nodes, {:.1} MB ({:.1} KB per node), {}",
+        nodes,
+        json.len() as f64 / 1e6,
+        json.len() as f64 / 1e3 / nodes as f64,
+        inventory.display()
+    );
+    let check = |format: &'static str| {
+        let cli = cli.clone();
+        let inventory = inventory.clone();
+        move || {
+            let mut c = Command::new(&cli);
+            c.args([
+                "gpuarch",
+                "check",
+                "--cuda",
+                "12.4",
+                "--format",
+                format,
+                "--inventory",
+            ])
+            .arg(&inventory);
+            c
+        }
+    };
+    let (text_time, _) = paired(
+        "check --inventory (text) vs hello",
+        runs,
+        check("text"),
+        || Command::new(&hello),
+    )?;
+    let (json_time, _) = paired(
+        "check --inventory (json) vs hello",
+        runs,
+        check("json"),
+        || Command::new(&hello),
+    )?;
+    if let Some(probe) = crate::bench_inspect::RssProbe::find(&dir) {
+        for format in ["text", "json"] {
+            let argv: Vec<std::ffi::OsString> = [
+                cli.as_os_str(),
+                "gpuarch".as_ref(),
+                "check".as_ref(),
+                "--cuda".as_ref(),
+                "12.4".as_ref(),
+                "--format".as_ref(),
+                format.as_ref(),
+                "--inventory".as_ref(),
+                inventory.as_os_str(),
+            ]
+            .iter()
+            .map(|s| s.to_os_string())
+            .collect();
+            let mut peaks: Vec<u64> = (0..5)
+                .filter_map(|_| probe.measure(&argv, &dir).map(|(kib, _)| kib))
+                .collect();
+            peaks.sort_unstable();
+            if let Some(kib) = peaks.get(peaks.len() / 2) {
+                println!(
+                    "check --inventory ({format}) peak RSS: {:.1} MiB (median of {}; {})",
+                    *kib as f64 / 1024.0,
+                    peaks.len(),
+                    probe.describe()
+                );
+            }
+        }
+    }
+    println!(
+        "goal: < 200 ms and < 100 MB; text {} , json {}",
+        ms(text_time),
+        ms(json_time)
+    );
     Ok(())
 }
 

@@ -381,7 +381,7 @@ fn rounds(commands: &mut [Timed], runs: usize) -> Result<()> {
 
 /// How the peak RSS of a child is read: GNU time's `%M`, or Python's `os.wait4`. Both are
 /// the child's `ru_maxrss` in KiB.
-enum RssProbe {
+pub enum RssProbe {
     GnuTime(PathBuf),
     Python,
 }
@@ -392,7 +392,7 @@ const WAIT4: &str = "import os, subprocess, sys\n\
     print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))";
 
 impl RssProbe {
-    fn find(scratch: &Path) -> Option<RssProbe> {
+    pub fn find(scratch: &Path) -> Option<RssProbe> {
         let time = PathBuf::from("/usr/bin/time");
         let probe = RssProbe::GnuTime(time);
         if probe.measure(&[OsString::from("true")], scratch).is_some() {
@@ -404,7 +404,7 @@ impl RssProbe {
             .map(|_| probe)
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             RssProbe::GnuTime(path) => format!("{} -f %M (ru_maxrss)", path.display()),
             RssProbe::Python => "python3 os.wait4 (ru_maxrss)".to_string(),
@@ -412,7 +412,7 @@ impl RssProbe {
     }
 
     /// The child's peak RSS in KiB and its exit code.
-    fn measure(&self, argv: &[OsString], scratch: &Path) -> Option<(u64, i32)> {
+    pub fn measure(&self, argv: &[OsString], scratch: &Path) -> Option<(u64, i32)> {
         match self {
             RssProbe::GnuTime(time) => {
                 let report = scratch.join("rss.txt");

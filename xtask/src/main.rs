@@ -2,7 +2,9 @@
 //!
 //! - `codegen [--check]`: turn `gpuarch-build/data/*.toml` into `src/catalog/generated.rs`.
 //! - `verify-toolkits [--all | VERSION...]`: check `toolkits.toml` against NVIDIA's compilers on PyPI.
-//! - `bench [plan|build-script|compile|all]`: the timed benchmarks quoted in the README.
+//! - `bench [plan|build-script|gate|deploy|fleet|compile|all]`: the timed benchmarks quoted in the README.
+//! - `gen-inventory --nodes N [--seed S] [--yaml] [-o FILE]`: a realistic `kubectl get nodes`
+//!   inventory for the fleet benchmark and for trying `--inventory`.
 //! - `bench inspect [--runs N] [--cuobjdump PATH] [--gpuarch PATH] [--large]`: `cargo gpuarch
 //!   inspect` and `verify` against `cuobjdump --list-elf --list-ptx` on libcurand.so.10.
 //! - `bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH]`: a real nvcc 13.x from PyPI;
@@ -14,6 +16,7 @@ mod bench;
 mod bench_inspect;
 mod bench_nvcc;
 mod codegen;
+mod gen_inventory;
 mod toolkits;
 mod verify_toolkits;
 mod verify_torch;
@@ -32,8 +35,9 @@ fn main() {
         Some("bench") => bench::run(&args[1..]),
         Some("bench-nvcc") => bench_nvcc::run(&args[1..]),
         Some("toolkit") => toolkits::run(&args[1..]),
+        Some("gen-inventory") => gen_inventory::run(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | verify-torch [--all | VERSION...] [--drop-wheels] | bench [plan|build-script|compile|all] | bench inspect [--runs N] [--cuobjdump PATH] [--gpuarch PATH] [--large] | bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH] | toolkit install <ptxas X.Y.Z | nvcc [X.Y.Z] | cuobjdump [X.Y.Z]>>"
+            "usage: cargo xtask <codegen [--check] | verify-toolkits [--all | VERSION...] | verify-torch [--all | VERSION...] [--drop-wheels] | bench [plan|build-script|gate|deploy|fleet|compile|all] | gen-inventory --nodes N [--seed S] [--yaml] [-o FILE] | bench inspect [--runs N] [--cuobjdump PATH] [--gpuarch PATH] [--large] | bench-nvcc [install [X.Y.Z]] [--runs N] [--nvcc PATH] | toolkit install <ptxas X.Y.Z | nvcc [X.Y.Z] | cuobjdump [X.Y.Z]>>"
         )),
     };
     if let Err(err) = result {

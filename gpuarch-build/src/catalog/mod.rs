@@ -4,6 +4,7 @@
 //! `generated.rs`); this module is the query API over them.
 
 mod generated;
+pub mod query;
 
 use crate::arch::{Arch, Cc, Code, CodeKind, Variant};
 use crate::version::Version;

@@ -16,6 +16,7 @@ pub mod facts;
 pub mod fix;
 pub mod image_ref;
 pub mod matrix;
+pub mod profile;
 pub mod recommend;
 pub mod require;
 

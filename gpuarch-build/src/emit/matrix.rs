@@ -78,7 +78,10 @@ mod tests {
 
     fn planned(gpus: &[&str], cuda: &str) -> crate::Plan {
         let targets = crate::target::resolve(
-            &gpus.iter().map(|g| Located::bare(g.to_string())).collect::<Vec<_>>(),
+            &gpus
+                .iter()
+                .map(|g| Located::bare(g.to_string()))
+                .collect::<Vec<_>>(),
             None,
         )
         .unwrap();
@@ -108,13 +111,21 @@ mod tests {
             expected.sort();
             assert_eq!(all, expected, "{gpus:?}");
             for t in &p.assessment.targets {
-                let holding = groups.iter().filter(|g| g.targets.contains(&t.target)).count();
+                let holding = groups
+                    .iter()
+                    .filter(|g| g.targets.contains(&t.target))
+                    .count();
                 assert_eq!(holding, usize::from(t.verdict.runs()), "{}", t.target.name);
             }
             // Each group's own code runs its targets, by the one judge.
             for g in &groups {
                 for t in &g.targets {
-                    assert!(crate::coverage(&g.codes, t.cc, None).runs(), "{} in {}", t.name, g.name);
+                    assert!(
+                        crate::coverage(&g.codes, t.cc, None).runs(),
+                        "{} in {}",
+                        t.name,
+                        g.name
+                    );
                 }
             }
         }

@@ -79,7 +79,7 @@ pub fn node_affinity(
 ) -> Result<NodeAffinity, String> {
     let labelled: Vec<&Node> = nodes
         .iter()
-        .filter(|n| n.labels.iter().any(|(k, _)| k == COMPUTE_MAJOR))
+        .filter(|n| n.labels.iter().any(|(k, _)| *k == COMPUTE_MAJOR))
         .collect();
     if labelled.is_empty() {
         return Err("no node carries GPU Feature Discovery labels (nvidia.com/gpu.compute.major), so there is nothing to select on".into());
@@ -113,21 +113,16 @@ pub fn node_affinity(
         .filter(|form| {
             labelled
                 .iter()
-                .any(|n| n.labels.iter().any(|(k, _)| k == form[0]))
+                .any(|n| n.labels.iter().any(|(k, _)| *k == form[0]))
         })
         .collect();
     // Capabilities with one floor and one major share a term.
-    let mut by_floor: BTreeMap<(u8, Option<(u32, u32, u32)>), (Option<Version>, Vec<Cc>)> =
-        BTreeMap::new();
+    let mut by_floor: BTreeMap<(u8, Option<Version>), Vec<Cc>> = BTreeMap::new();
     for (cc, floor) in &floors {
-        by_floor
-            .entry((cc.major, floor.map(|f| (f.major, f.minor, f.patch))))
-            .or_insert((*floor, Vec::new()))
-            .1
-            .push(*cc);
+        by_floor.entry((cc.major, *floor)).or_default().push(*cc);
     }
     let mut terms = Vec::new();
-    for ((major, _), (floor, ccs)) in by_floor {
+    for ((major, floor), ccs) in by_floor {
         let gpu = vec![
             Requirement {
                 key: COMPUTE_MAJOR,
@@ -170,7 +165,7 @@ fn at_least(form: &[&'static str; 3], floor: Version, nodes: &[&Node]) -> Vec<Ve
         let mut out = vec![value.to_string()];
         for n in nodes {
             for (k, v) in &n.labels {
-                if k == key && v.parse::<u32>().ok() == Some(value) && !out.contains(v) {
+                if *k == key && v.parse::<u32>().ok() == Some(value) && !out.contains(v) {
                     out.push(v.clone());
                 }
             }
@@ -202,17 +197,20 @@ fn at_least(form: &[&'static str; 3], floor: Version, nodes: &[&Node]) -> Vec<Ve
 impl NodeAffinity {
     /// Whether the scheduler would admit a node with these labels (Kubernetes semantics:
     /// terms ORed, requirements ANDed; `Gt` compares integers and fails on anything else).
-    pub fn admits(&self, labels: &[(String, String)]) -> bool {
-        let value = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    pub fn admits(&self, labels: &[(&str, String)]) -> bool {
+        let value = |key: &str| labels.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
         self.terms.iter().any(|t| {
-            t.requirements.iter().all(|r| match (r.operator, value(r.key)) {
-                (_, None) => false,
-                (Operator::In, Some(v)) => r.values.contains(v),
-                (Operator::Gt, Some(v)) => match (v.parse::<i64>(), r.values[0].parse::<i64>()) {
-                    (Ok(a), Ok(b)) => a > b,
-                    _ => false,
-                },
-            })
+            t.requirements
+                .iter()
+                .all(|r| match (r.operator, value(r.key)) {
+                    (_, None) => false,
+                    (Operator::In, Some(v)) => r.values.contains(v),
+                    (Operator::Gt, Some(v)) => match (v.parse::<i64>(), r.values[0].parse::<i64>())
+                    {
+                        (Ok(a), Ok(b)) => a > b,
+                        _ => false,
+                    },
+                })
         })
     }
 
@@ -246,20 +244,69 @@ mod tests {
     use crate::fleet::verdict::{judge, Status};
 
     fn fleet() -> Vec<Node> {
-        let mut old_form = node("old", Some("p4"), Some(("NVIDIA A100-SXM4-80GB", "8.0")), None);
+        let mut old_form = node(
+            "old",
+            Some("p4"),
+            Some(("NVIDIA A100-SXM4-80GB", "8.0")),
+            None,
+        );
         old_form.driver = Some("525.60.13".parse().unwrap());
-        for (k, v) in [("major", "525"), ("minor", "60"), ("rev", "13")] {
-            old_form.labels.push((format!("nvidia.com/cuda.driver.{k}"), v.into()));
+        for (k, v) in [
+            ("nvidia.com/cuda.driver.major", "525"),
+            ("nvidia.com/cuda.driver.minor", "60"),
+            ("nvidia.com/cuda.driver.rev", "13"),
+        ] {
+            old_form.labels.push((k, v.into()));
         }
         vec![
-            node("a1", Some("p1"), Some(("NVIDIA A100-SXM4-80GB", "8.0")), Some("535.104.05")),
-            node("t1", Some("p2"), Some(("Tesla T4", "7.5")), Some("470.82.01")),
-            node("t2", Some("p2b"), Some(("Tesla T4", "7.5")), Some("525.60.13")),
-            node("t3", Some("p2c"), Some(("Tesla T4", "7.5")), Some("525.60.12")),
-            node("t4", Some("p2d"), Some(("Tesla T4", "7.5")), Some("525.61.01")),
-            node("h1", Some("p3"), Some(("NVIDIA H100 80GB HBM3", "9.0")), Some("535.104.05")),
-            node("h2", Some("p3b"), Some(("NVIDIA H100 80GB HBM3", "9.0")), Some("550.54.15")),
-            node("v1", Some("p5"), Some(("Tesla V100-SXM2-16GB", "7.0")), Some("550.54.15")),
+            node(
+                "a1",
+                Some("p1"),
+                Some(("NVIDIA A100-SXM4-80GB", "8.0")),
+                Some("535.104.05"),
+            ),
+            node(
+                "t1",
+                Some("p2"),
+                Some(("Tesla T4", "7.5")),
+                Some("470.82.01"),
+            ),
+            node(
+                "t2",
+                Some("p2b"),
+                Some(("Tesla T4", "7.5")),
+                Some("525.60.13"),
+            ),
+            node(
+                "t3",
+                Some("p2c"),
+                Some(("Tesla T4", "7.5")),
+                Some("525.60.12"),
+            ),
+            node(
+                "t4",
+                Some("p2d"),
+                Some(("Tesla T4", "7.5")),
+                Some("525.61.01"),
+            ),
+            node(
+                "h1",
+                Some("p3"),
+                Some(("NVIDIA H100 80GB HBM3", "9.0")),
+                Some("535.104.05"),
+            ),
+            node(
+                "h2",
+                Some("p3b"),
+                Some(("NVIDIA H100 80GB HBM3", "9.0")),
+                Some("550.54.15"),
+            ),
+            node(
+                "v1",
+                Some("p5"),
+                Some(("Tesla V100-SXM2-16GB", "7.0")),
+                Some("550.54.15"),
+            ),
             node("cpu", Some("c"), None, None),
             old_form,
         ]
@@ -279,7 +326,13 @@ mod tests {
         let group_of = verdict.group_of_node(nodes.len());
         for (n, g) in nodes.iter().zip(group_of) {
             let runs = verdict.groups[g].status == Status::Runs;
-            assert_eq!(affinity.admits(&n.labels), runs, "{}: {}", n.name, verdict.groups[g].reason);
+            assert_eq!(
+                affinity.admits(&n.labels),
+                runs,
+                "{}: {}",
+                n.name,
+                verdict.groups[g].reason
+            );
         }
         // The boundary: 525.60.13 runs, 525.60.12 does not, 525.61.01 does; V100 never.
         let admitted: Vec<&str> = nodes
@@ -290,19 +343,31 @@ mod tests {
         assert_eq!(admitted, ["a1", "t2", "t4", "h2", "old"]);
         let yaml = affinity.to_yaml();
         assert!(yaml.contains("requiredDuringSchedulingIgnoredDuringExecution"));
-        assert!(yaml.contains("key: nvidia.com/cuda.driver.rev"), "both label forms are used:\n{yaml}");
+        assert!(
+            yaml.contains("key: nvidia.com/cuda.driver.rev"),
+            "both label forms are used:\n{yaml}"
+        );
     }
 
     #[test]
     fn no_labels_or_nothing_runnable_gives_the_reason_instead() {
         let toolkit = Toolkit::named("12.4".parse().unwrap(), None);
         let set = codes(&["sm_90"]);
-        let nodes = vec![node("t", None, Some(("Tesla T4", "7.5")), Some("550.54.15"))];
-        let err = node_affinity(&nodes, Some(&toolkit), &mut |cc, d| coverage::coverage(&set, cc, d));
+        let nodes = vec![node(
+            "t",
+            None,
+            Some(("Tesla T4", "7.5")),
+            Some("550.54.15"),
+        )];
+        let err = node_affinity(&nodes, Some(&toolkit), &mut |cc, d| {
+            coverage::coverage(&set, cc, d)
+        });
         assert!(err.unwrap_err().contains("no GPU in the inventory can run"));
         let mut bare = nodes.clone();
         bare[0].labels.clear();
-        let err = node_affinity(&bare, Some(&toolkit), &mut |cc, d| coverage::coverage(&set, cc, d));
+        let err = node_affinity(&bare, Some(&toolkit), &mut |cc, d| {
+            coverage::coverage(&set, cc, d)
+        });
         assert!(err.unwrap_err().contains("GPU Feature Discovery"));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod affinity;
 pub mod kube;
+pub mod names;
 pub mod smi;
 pub mod verdict;
 
@@ -36,13 +37,34 @@ pub struct Node {
     pub driver_cuda: Option<Version>,
     /// Windows driver under WSL: `driver` is the Windows version.
     pub wsl: bool,
-    /// The node's labels that matter for scheduling (`nvidia.com/*`, pool labels,
-    /// `kubernetes.io/hostname`), as written, for nodeAffinity.
-    pub labels: Vec<(String, String)>,
+    /// The node's labels that scheduling constraints are written on ([`SCHEDULING_LABELS`]
+    /// and the pool labels), as written, sorted by key.
+    pub labels: Vec<(&'static str, String)>,
     /// Why the node's GPUs or driver could not be read (nvidia-smi error text, malformed
     /// labels): the node is kept, and judged "unknown".
     pub problem: Option<String>,
 }
+
+/// The labels a node keeps for nodeAffinity and reports: what a verdict depends on (GPU
+/// Feature Discovery's capability and driver labels, both generations), the product, and
+/// the node's identity. A fleet of 10,000 nodes keeps these and nothing else.
+pub const SCHEDULING_LABELS: &[&str] = &[
+    "kubernetes.io/hostname",
+    "node.kubernetes.io/instance-type",
+    "nvidia.com/cuda.driver-version.full",
+    "nvidia.com/cuda.driver-version.major",
+    "nvidia.com/cuda.driver-version.minor",
+    "nvidia.com/cuda.driver-version.revision",
+    "nvidia.com/cuda.driver.major",
+    "nvidia.com/cuda.driver.minor",
+    "nvidia.com/cuda.driver.rev",
+    "nvidia.com/gpu.compute.major",
+    "nvidia.com/gpu.compute.minor",
+    "nvidia.com/gpu.count",
+    "nvidia.com/gpu.machine",
+    "nvidia.com/gpu.product",
+    "nvidia.com/mig.strategy",
+];
 
 /// One GPU model on a node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,7 +134,12 @@ pub fn sniff(bytes: &[u8]) -> Format {
     let head = &bytes[..bytes.len().min(64 * 1024)];
     let text = String::from_utf8_lossy(head);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+    // `[` alone is not enough: a shell prompt (`[user@host ~]$ nvidia-smi`) starts many
+    // pasted tables.
+    let json_array = trimmed
+        .strip_prefix('[')
+        .is_some_and(|rest| matches!(rest.trim_start().chars().next(), Some('{' | ']') | None));
+    if trimmed.starts_with('{') || json_array {
         return Format::Kubernetes;
     }
     let yaml_key = |line: &str| {
@@ -126,7 +153,9 @@ pub fn sniff(bytes: &[u8]) -> Format {
     if text
         .lines()
         .any(|l| l.contains("NVIDIA-SMI ") && (l.contains("Version") || l.starts_with('|')))
-        || text.lines().any(|l| l.starts_with("+---") || l.starts_with("|===")) 
+        || text
+            .lines()
+            .any(|l| l.starts_with("+---") || l.starts_with("|==="))
     {
         return Format::SmiTable;
     }
@@ -135,8 +164,19 @@ pub fn sniff(bytes: &[u8]) -> Format {
 
 /// Reads one inventory file's bytes (`path` names it in messages).
 pub fn parse(path: &Path, bytes: &[u8]) -> crate::error::Result<Parsed> {
+    parse_releasing(path, bytes, &mut |_| {})
+}
+
+/// [`parse`], calling `release(offset)` as the reader moves past each Kubernetes node: the
+/// bytes before `offset` are never read again, so a caller that mapped the file can drop
+/// those pages and hold one node's worth of a 100 MB inventory at a time.
+pub fn parse_releasing(
+    path: &Path,
+    bytes: &[u8],
+    release: &mut dyn FnMut(usize),
+) -> crate::error::Result<Parsed> {
     match sniff(bytes) {
-        Format::Kubernetes => kube::parse(path, bytes),
+        Format::Kubernetes => kube::parse_releasing(path, bytes, release),
         format => {
             let text = std::str::from_utf8(bytes).map_err(|e| {
                 crate::error::Error::invalid(
@@ -214,7 +254,9 @@ impl Inventory {
                 .as_ref()
                 .is_ok_and(|ts| ts.iter().all(|t| known.contains(&t.cc.to_string())));
             if !manifest.gpus.iter().any(|g| g.value == name) {
-                manifest.gpus.push(Located::new(name.clone(), Some(location)));
+                manifest
+                    .gpus
+                    .push(Located::new(name.clone(), Some(location)));
                 if !covered {
                     added.push(name);
                 }
@@ -241,5 +283,37 @@ impl Inventory {
             )
             .with_help("add them to the manifest's `gpus` to plan for them without the inventory")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_tells_the_formats_apart() {
+        assert_eq!(sniff(b"  {\"kind\": \"List\"}"), Format::Kubernetes);
+        assert_eq!(
+            sniff(b"[{\"kind\": \"Node\"}]"),
+            Format::Kubernetes,
+            "refused there, with the reason"
+        );
+        assert_eq!(
+            sniff(b"apiVersion: v1\nitems: []\nkind: List\n"),
+            Format::Kubernetes
+        );
+        assert_eq!(
+            sniff(b"[me@gpu-1 ~]$ nvidia-smi\n+-----+\n| NVIDIA-SMI 331.62  Driver Version: 331.62 |\n"),
+            Format::SmiTable,
+            "a shell prompt is not a JSON array"
+        );
+        assert_eq!(
+            sniff(b"name, compute_cap, driver_version\nTesla T4, 7.5, 535.183.01\n"),
+            Format::SmiCsv
+        );
+        assert_eq!(
+            sniff(b"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."),
+            Format::SmiCsv
+        );
     }
 }

@@ -42,6 +42,8 @@ impl Status {
 #[derive(Clone, Debug)]
 pub struct GpuOutcome {
     pub name: String,
+    /// The MIG profile, where the GPU is partitioned (`1g.5gb`, `enabled`).
+    pub mig: Option<String>,
     pub cc: Option<Cc>,
     pub count: u32,
     pub status: Status,
@@ -68,19 +70,24 @@ pub struct Group {
 impl Group {
     /// "Tesla T4, driver 470.82.01": the models and the driver, for messages.
     pub fn hardware(&self) -> String {
-        let mut models: Vec<String> = self
+        let models: Vec<String> = self
             .gpus
             .iter()
             .map(|g| {
+                let mig = match g.mig.as_deref() {
+                    Some("enabled") => " (MIG)".to_string(),
+                    Some(profile) => format!(" (MIG {profile})"),
+                    None => String::new(),
+                };
                 if g.count > 1 {
-                    format!("{} x{}", g.name, g.count)
+                    format!("{}{mig} x{}", g.name, g.count)
                 } else {
-                    g.name.clone()
+                    format!("{}{mig}", g.name)
                 }
             })
             .collect();
         if models.is_empty() {
-            models.push("no GPU".into());
+            return "no GPU".into();
         }
         match self.driver {
             Some(d) => format!("{}, driver {d}", models.join(" + ")),
@@ -121,7 +128,10 @@ impl FleetVerdict {
     /// "7 of 9 node groups can run this build".
     pub fn summary(&self) -> String {
         let total = self.gpu_groups().count();
-        let runs = self.gpu_groups().filter(|g| g.status == Status::Runs).count();
+        let runs = self
+            .gpu_groups()
+            .filter(|g| g.status == Status::Runs)
+            .count();
         let nodes: usize = self.gpu_groups().map(|g| g.nodes.len()).sum();
         let runs_nodes: usize = self
             .gpu_groups()
@@ -201,6 +211,8 @@ pub fn judge_by(
                 .with_help(fix_for(g))
                 .at(location),
             ),
+            // A node the inventory could not read was reported by its parser, node by node.
+            Status::Unknown if first.problem.is_some() => {}
             Status::Unknown => out.diagnostics.push(
                 Diagnostic::warning(
                     "inventory-node-unknown",
@@ -221,17 +233,22 @@ pub fn judge_by(
 }
 
 fn fix_for(g: &Group) -> String {
-    let failing: Vec<&GpuOutcome> = g.gpus.iter().filter(|o| o.status == Status::Fails).collect();
+    let failing: Vec<&GpuOutcome> = g
+        .gpus
+        .iter()
+        .filter(|o| o.status == Status::Fails)
+        .collect();
     if failing
         .iter()
         .all(|o| o.verdict.as_ref().is_some_and(Verdict::runs))
     {
         "upgrade the group's driver, or build with an older toolkit; `verify --inventory` prints the nodeAffinity that keeps the workload off these nodes".into()
     } else {
-        let ccs: Vec<String> = failing
+        let mut ccs: Vec<String> = failing
             .iter()
             .filter_map(|o| o.cc.map(|c| c.to_string()))
             .collect();
+        ccs.dedup();
         format!(
             "add {} to the manifest's GPUs (or keep PTX in the plan), or keep the workload off these nodes with the nodeAffinity `verify --inventory` prints",
             if ccs.is_empty() { "the GPU".to_string() } else { ccs.join(", ") }
@@ -278,11 +295,15 @@ fn judge_node(
         let Some(cc) = gpu.cc else {
             gpus.push(GpuOutcome {
                 name: name.clone(),
+                mig: gpu.mig.clone(),
                 cc: None,
                 count: gpu.count,
                 status: Status::Unknown,
                 verdict: None,
-                reason: format!("GPU `{}` is not in the catalog and the inventory gives no capability", gpu.reported),
+                reason: format!(
+                    "GPU `{}` is not in the catalog and the inventory gives no capability",
+                    gpu.reported
+                ),
             });
             continue;
         };
@@ -306,17 +327,23 @@ fn judge_node(
                 ),
                 (None, Some((cuda, needs))) => (
                     Status::Unknown,
-                    format!("the driver version is unknown; the CUDA {cuda} runtime needs >= {needs}"),
+                    format!(
+                        "the driver version is unknown; the CUDA {cuda} runtime needs >= {needs}"
+                    ),
                 ),
                 (None, None) if matches!(verdict, Verdict::Jit { .. }) => (
                     Status::Unknown,
-                    format!("the driver version is unknown; {} needs a driver that can JIT it", verdict.describe()),
+                    format!(
+                        "the driver version is unknown; {} needs a driver that can JIT it",
+                        verdict.describe()
+                    ),
                 ),
                 _ => (Status::Runs, verdict.describe()),
             }
         };
         gpus.push(GpuOutcome {
             name,
+            mig: gpu.mig.clone(),
             cc: Some(cc),
             count: gpu.count,
             status,
@@ -327,7 +354,10 @@ fn judge_node(
     let (status, reason) = if let Some(problem) = &node.problem {
         let worst = gpus.iter().map(|g| g.status).max();
         if worst == Some(Status::Fails) {
-            let g = gpus.iter().find(|g| g.status == Status::Fails).map(|g| g.reason.clone());
+            let g = gpus
+                .iter()
+                .find(|g| g.status == Status::Fails)
+                .map(|g| g.reason.clone());
             (Status::Fails, g.unwrap_or_default())
         } else {
             (Status::Unknown, problem.clone())
@@ -337,10 +367,19 @@ fn judge_node(
     } else {
         let worst = gpus.iter().map(|g| g.status).max().unwrap_or(Status::Runs);
         let reason = if worst == Status::Runs {
-            gpus.iter()
-                .map(|g| format!("{}: {}", g.name, g.reason))
-                .collect::<Vec<_>>()
-                .join("; ")
+            // One phrase per distinct model and verdict (MIG profiles of one GPU share it).
+            let mut phrases: Vec<String> = Vec::new();
+            for g in &gpus {
+                let phrase = if gpus.len() == 1 {
+                    g.reason.clone()
+                } else {
+                    format!("{}: {}", g.name, g.reason)
+                };
+                if !phrases.contains(&phrase) {
+                    phrases.push(phrase);
+                }
+            }
+            phrases.join("; ")
         } else {
             gpus.iter()
                 .find(|g| g.status == worst)
@@ -360,7 +399,8 @@ fn judge_node(
 }
 
 /// Names each group by its pool; a pool split by GPU model or driver (a rolling driver
-/// upgrade) gets the difference added; groups without a pool are named by their hardware.
+/// upgrade) gets the difference added; a group without a pool is named by its one node
+/// (a host of an nvidia-smi inventory), or else by its hardware.
 fn name_groups(groups: &mut [Group], nodes: &[Node]) {
     let mut per_pool: HashMap<Option<String>, usize> = HashMap::new();
     for g in groups.iter() {
@@ -371,9 +411,7 @@ fn name_groups(groups: &mut [Group], nodes: &[Node]) {
         g.name = match &first.pool {
             Some(pool) if per_pool[&first.pool] == 1 => pool.clone(),
             Some(pool) => format!("{pool} ({})", g.hardware()),
-            None if first.problem.is_some() && g.gpus.is_empty() => {
-                format!("{} (unreadable)", first.name)
-            }
+            None if g.nodes.len() == 1 => first.name.clone(),
             None => g.hardware(),
         };
     }
@@ -383,10 +421,15 @@ fn name_groups(groups: &mut [Group], nodes: &[Node]) {
 pub(crate) mod tests {
     use super::*;
     use crate::arch::Code;
-    use crate::fleet::NodeGpu;
     use crate::diagnostic::Location;
+    use crate::fleet::NodeGpu;
 
-    pub(crate) fn node(name: &str, pool: Option<&str>, gpu: Option<(&str, &str)>, driver: Option<&str>) -> Node {
+    pub(crate) fn node(
+        name: &str,
+        pool: Option<&str>,
+        gpu: Option<(&str, &str)>,
+        driver: Option<&str>,
+    ) -> Node {
         let gpus = gpu
             .map(|(reported, cc)| {
                 let row = crate::catalog::find_gpu(reported);
@@ -402,19 +445,28 @@ pub(crate) mod tests {
         let mut labels = Vec::new();
         if let Some((_, cc)) = gpu {
             if let Some(cc) = Cc::parse_dotted(cc) {
-                labels.push(("nvidia.com/gpu.compute.major".to_string(), cc.major.to_string()));
-                labels.push(("nvidia.com/gpu.compute.minor".to_string(), cc.minor.to_string()));
+                labels.push(("nvidia.com/gpu.compute.major", cc.major.to_string()));
+                labels.push(("nvidia.com/gpu.compute.minor", cc.minor.to_string()));
             }
         }
         if let Some(d) = driver {
             let parts: Vec<&str> = d.split('.').collect();
-            for (key, value) in ["major", "minor", "revision"].iter().zip(&parts) {
-                labels.push((format!("nvidia.com/cuda.driver-version.{key}"), value.to_string()));
+            let keys = [
+                "nvidia.com/cuda.driver-version.major",
+                "nvidia.com/cuda.driver-version.minor",
+                "nvidia.com/cuda.driver-version.revision",
+            ];
+            for (key, value) in keys.iter().zip(&parts) {
+                labels.push((*key, value.to_string()));
             }
         }
         Node {
             name: name.to_string(),
-            location: Location { file: "nodes.json".into(), line: 1, column: 1 },
+            location: Location {
+                file: "nodes.json".into(),
+                line: 1,
+                column: 1,
+            },
             pool: pool.map(String::from),
             gpus,
             driver: driver.map(|d| d.parse().unwrap()),
@@ -436,24 +488,54 @@ pub(crate) mod tests {
     #[test]
     fn the_issue_example_a_t4_pool_on_r470_cannot_run_a_cuda_12_4_build() {
         let nodes = vec![
-            node("a1", Some("gpu-pool-a100"), Some(("NVIDIA A100-SXM4-80GB", "8.0")), Some("535.104.05")),
-            node("t1", Some("gpu-pool-t4"), Some(("Tesla T4", "7.5")), Some("470.82.01")),
-            node("a2", Some("gpu-pool-a100"), Some(("NVIDIA A100-SXM4-80GB", "8.0")), Some("535.104.05")),
+            node(
+                "a1",
+                Some("gpu-pool-a100"),
+                Some(("NVIDIA A100-SXM4-80GB", "8.0")),
+                Some("535.104.05"),
+            ),
+            node(
+                "t1",
+                Some("gpu-pool-t4"),
+                Some(("Tesla T4", "7.5")),
+                Some("470.82.01"),
+            ),
+            node(
+                "a2",
+                Some("gpu-pool-a100"),
+                Some(("NVIDIA A100-SXM4-80GB", "8.0")),
+                Some("535.104.05"),
+            ),
             node("c1", Some("cpu"), None, None),
         ];
-        let v = judge(&nodes, &codes(&["sm_75", "sm_80", "compute_80"]), Some(&cuda("12.4")));
+        let v = judge(
+            &nodes,
+            &codes(&["sm_75", "sm_80", "compute_80"]),
+            Some(&cuda("12.4")),
+        );
         let names: Vec<&str> = v.groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, ["gpu-pool-a100", "gpu-pool-t4", "cpu"]);
         assert_eq!(v.groups[0].nodes, [0, 2]);
         assert_eq!(v.groups[0].status, Status::Runs);
         assert_eq!(v.groups[1].status, Status::Fails);
-        assert_eq!(v.groups[1].reason, "the CUDA 12.4 runtime needs driver >= 525.60.13");
+        assert_eq!(
+            v.groups[1].reason,
+            "the CUDA 12.4 runtime needs driver >= 525.60.13"
+        );
         assert_eq!(v.groups[2].status, Status::NoGpu);
-        assert_eq!(v.summary(), "1 of 2 node groups can run this build (2 of 3 GPU nodes)");
+        assert_eq!(
+            v.summary(),
+            "1 of 2 node groups can run this build (2 of 3 GPU nodes)"
+        );
         assert_eq!(v.diagnostics.len(), 1);
         let d = &v.diagnostics[0];
         assert_eq!(d.code, "node-cannot-run");
-        assert!(d.message.contains("`gpu-pool-t4` (Tesla T4, driver 470.82.01; node t1)"), "{}", d.message);
+        assert!(
+            d.message
+                .contains("`gpu-pool-t4` (Tesla T4, driver 470.82.01; node t1)"),
+            "{}",
+            d.message
+        );
         assert!(v.has_errors());
     }
 
@@ -462,39 +544,105 @@ pub(crate) mod tests {
         let mut unknown = node("x", None, Some(("Mystery GPU 9000", "")), Some("550.54.15"));
         unknown.gpus[0].cc = None;
         let nodes = vec![
-            node("v", None, Some(("Tesla V100-SXM2-16GB", "7.0")), Some("550.54.15")),
+            node(
+                "v",
+                None,
+                Some(("Tesla V100-SXM2-16GB", "7.0")),
+                Some("550.54.15"),
+            ),
             unknown,
         ];
         let v = judge(&nodes, &codes(&["sm_80", "sm_90"]), Some(&cuda("12.4")));
         assert_eq!(v.groups.len(), 2, "every node is in a group");
         assert_eq!(v.groups[0].status, Status::Fails);
-        assert!(v.groups[0].reason.contains("no kernel image"), "{}", v.groups[0].reason);
-        assert_eq!(v.groups[0].name, "NVIDIA V100, driver 550.54.15", "named by the catalog row and the driver");
+        assert!(
+            v.groups[0].reason.contains("no kernel image"),
+            "{}",
+            v.groups[0].reason
+        );
+        assert_eq!(
+            v.groups[0].name, "v",
+            "a lone node without a pool names its group"
+        );
+        assert_eq!(v.groups[0].hardware(), "NVIDIA V100, driver 550.54.15");
+        let two = vec![nodes[0].clone(), nodes[0].clone()];
+        let v2 = judge(&two, &codes(&["sm_80"]), None);
+        assert_eq!(
+            v2.groups[0].name, "NVIDIA V100, driver 550.54.15",
+            "several: by hardware"
+        );
         assert_eq!(v.groups[1].status, Status::Unknown);
-        assert!(v.diagnostics.iter().any(|d| d.code == "inventory-node-unknown"));
+        assert!(v
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "inventory-node-unknown"));
+        // A node its parser could not read was reported there; the verdict adds nothing.
+        let mut unreadable = nodes[1].clone();
+        unreadable.problem = Some("nvidia-smi failed".into());
+        let v = judge(&[unreadable], &codes(&["sm_80"]), Some(&cuda("12.4")));
+        assert_eq!(v.groups[0].status, Status::Unknown);
+        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
     }
 
     #[test]
     fn ptx_the_driver_cannot_jit_fails_and_names_the_driver_it_needs() {
         // CUDA 12.4 emits PTX ISA 8.4; R535 (CUDA 12.2) JITs up to 8.2.
-        let nodes = vec![node("h", None, Some(("NVIDIA H100 80GB HBM3", "9.0")), Some("535.104.05"))];
-        let v = judge(&nodes, &codes(&["sm_80", "compute_80"]), Some(&cuda("12.4")));
+        let nodes = vec![node(
+            "h",
+            None,
+            Some(("NVIDIA H100 80GB HBM3", "9.0")),
+            Some("535.104.05"),
+        )];
+        let v = judge(
+            &nodes,
+            &codes(&["sm_80", "compute_80"]),
+            Some(&cuda("12.4")),
+        );
         assert_eq!(v.groups[0].status, Status::Fails);
-        assert!(v.groups[0].reason.contains("cannot JIT"), "{}", v.groups[0].reason);
-        let newer = vec![node("h", None, Some(("NVIDIA H100 80GB HBM3", "9.0")), Some("550.54.15"))];
-        let v = judge(&newer, &codes(&["sm_80", "compute_80"]), Some(&cuda("12.4")));
+        assert!(
+            v.groups[0].reason.contains("cannot JIT"),
+            "{}",
+            v.groups[0].reason
+        );
+        let newer = vec![node(
+            "h",
+            None,
+            Some(("NVIDIA H100 80GB HBM3", "9.0")),
+            Some("550.54.15"),
+        )];
+        let v = judge(
+            &newer,
+            &codes(&["sm_80", "compute_80"]),
+            Some(&cuda("12.4")),
+        );
         assert_eq!(v.groups[0].status, Status::Runs, "{}", v.groups[0].reason);
     }
 
     #[test]
     fn a_pool_split_by_a_rolling_driver_upgrade_names_both_halves() {
         let nodes = vec![
-            node("a", Some("pool"), Some(("Tesla T4", "7.5")), Some("470.82.01")),
-            node("b", Some("pool"), Some(("Tesla T4", "7.5")), Some("535.104.05")),
+            node(
+                "a",
+                Some("pool"),
+                Some(("Tesla T4", "7.5")),
+                Some("470.82.01"),
+            ),
+            node(
+                "b",
+                Some("pool"),
+                Some(("Tesla T4", "7.5")),
+                Some("535.104.05"),
+            ),
         ];
         let v = judge(&nodes, &codes(&["sm_75"]), Some(&cuda("12.2")));
         let names: Vec<&str> = v.groups.iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(names, ["pool (Tesla T4, driver 470.82.01)", "pool (Tesla T4, driver 535.104.05)"]);
+        assert_eq!(
+            names,
+            [
+                "pool (Tesla T4, driver 470.82.01)",
+                "pool (Tesla T4, driver 535.104.05)"
+            ]
+        );
         assert_eq!(v.groups[0].status, Status::Fails);
         assert_eq!(v.groups[1].status, Status::Runs);
     }
@@ -505,6 +653,10 @@ pub(crate) mod tests {
         let v = judge(&nodes, &codes(&["sm_75"]), Some(&cuda("12.4")));
         assert_eq!(v.groups[0].status, Status::Unknown);
         let v = judge(&nodes, &codes(&["sm_75"]), None);
-        assert_eq!(v.groups[0].status, Status::Runs, "no toolkit: nothing asks for a driver");
+        assert_eq!(
+            v.groups[0].status,
+            Status::Runs,
+            "no toolkit: nothing asks for a driver"
+        );
     }
 }
