@@ -21,6 +21,9 @@ use crate::Format;
 /// JSON documents carry this; it changes only when a field changes meaning or goes away.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
+/// How many diagnostics of one code the text output shows.
+const SHOWN_PER_CODE: usize = 20;
+
 pub struct Output {
     color: bool,
 }
@@ -61,6 +64,33 @@ impl Output {
             s.push_str(&format!("\n  {}: {help}", self.paint("help", "1")));
         }
         s
+    }
+
+    /// Diagnostics on stdout, at most [`SHOWN_PER_CODE`] of each code (an inventory of
+    /// thousands of nodes can warn about hundreds); the JSON output lists them all.
+    pub(crate) fn print_diagnostics(&self, diagnostics: &[Diagnostic]) {
+        let mut shown: Vec<(&str, usize)> = Vec::new();
+        for d in diagnostics {
+            let count = match shown.iter_mut().find(|(c, _)| *c == d.code) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    shown.push((d.code, 1));
+                    1
+                }
+            };
+            if count <= SHOWN_PER_CODE {
+                outln!("{}", self.diagnostic_text(d));
+            }
+        }
+        for (code, n) in shown.into_iter().filter(|(_, n)| *n > SHOWN_PER_CODE) {
+            outln!(
+                "... and {} more `{code}` (--format json lists every one)",
+                n - SHOWN_PER_CODE
+            );
+        }
     }
 
     /// Bad input: exit 2.
@@ -219,9 +249,7 @@ impl Output {
         if !r.assessment.diagnostics.is_empty() {
             outln!();
         }
-        for d in &r.assessment.diagnostics {
-            outln!("{}", self.diagnostic_text(d));
-        }
+        self.print_diagnostics(&r.assessment.diagnostics);
         let errors = r
             .assessment
             .diagnostics
@@ -906,9 +934,7 @@ plan: not compared (no toolkit named and no nvcc found; pass --cuda)"
     if !diagnostics.is_empty() {
         outln!();
     }
-    for d in &diagnostics {
-        outln!("{}", out.diagnostic_text(d));
-    }
+    out.print_diagnostics(&diagnostics);
     let verdict = if v.has_errors() {
         out.paint("not every target can run these artifacts", "1;31")
     } else {

@@ -14,6 +14,10 @@
 //! - `fleet`: `cargo gpuarch check --inventory` on a generated 10,000-node `kubectl get
 //!   nodes -o json` (xtask gen-inventory), whole process, text and JSON, against hello;
 //!   and the peak RSS of each (goal: < 200 ms, < 100 MB).
+//! - `doctor`: `cargo gpuarch doctor` on the fake hosts of tests/fixtures/hosts, whole
+//!   process, against hello: without nvcc (goal < 100 ms), and with the real nvcc 13.0 of
+//!   the toolkit cache, its `--version` answer cached and not; then each probe's own time
+//!   (`--timings`).
 //! - `gate`: the post-build gate (`verify_built`) on a 3.8 MB static library of 200
 //!   nvcc objects, in process, against reading the same file.
 
@@ -35,16 +39,18 @@ pub fn run(args: &[String]) -> Result<()> {
         "gate" => gate(runs),
         "deploy" => deploy(runs),
         "fleet" => fleet(env_count("GPUARCH_BENCH_FLEET_NODES", 10_000), runs / 10),
+        "doctor" => doctor(runs / 2),
         "all" => {
             plan(runs)?;
             build_script(runs)?;
             gate(runs)?;
             deploy(runs)?;
             fleet(10_000, runs / 10)?;
+            doctor(runs / 2)?;
             compile(env_count("GPUARCH_BENCH_COMPILE_RUNS", 3))
         }
         other => {
-            bail!("unknown benchmark `{other}`: plan, build-script, gate, deploy, fleet, compile or all")
+            bail!("unknown benchmark `{other}`: plan, build-script, gate, deploy, fleet, doctor, compile or all")
         }
     }
 }
@@ -221,6 +227,25 @@ fn fleet(nodes: usize, runs: usize) -> Result<()> {
         check("json"),
         || Command::new(&hello),
     )?;
+    // A peer from the same run: what a team's own script pays just to load the file.
+    if Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let inventory = inventory.clone();
+        paired(
+            "check --inventory (text) vs python3 json.load of the same file",
+            runs,
+            check("text"),
+            move || {
+                let mut c = Command::new("python3");
+                c.args(["-c", "import json, sys; json.load(open(sys.argv[1]))"])
+                    .arg(&inventory);
+                c
+            },
+        )?;
+    }
     if let Some(probe) = crate::bench_inspect::RssProbe::find(&dir) {
         for format in ["text", "json"] {
             let argv: Vec<std::ffi::OsString> = [
@@ -252,10 +277,108 @@ fn fleet(nodes: usize, runs: usize) -> Result<()> {
         }
     }
     println!(
-        "goal: < 200 ms and < 100 MB; text {} , json {}",
+        "goal: < 200 ms and < 100 MB; text {}, json {}",
         ms(text_time),
         ms(json_time)
     );
+    Ok(())
+}
+
+/// `doctor --root` on fake hosts (their `bin/` first on PATH: a fake nvidia-smi), against
+/// hello; with the real nvcc when the toolkit cache has one.
+fn doctor(runs: usize) -> Result<()> {
+    let runs = runs.max(5);
+    let (cli, hello, _) = release_binaries()?;
+    let root = workspace_root();
+    let hosts = root.join("tests/fixtures/hosts");
+    let cache = target_dir().join("bench/doctor-cache");
+    // The toolkit cache's nvcc, where `cargo xtask toolkit install nvcc 13.0.88` put it.
+    let nvcc_bin = std::env::var_os("GPUARCH_TOOLKIT_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".cache/toolkits"))
+        .join("cuda-13.0/bin");
+    let doctor = |host: &str, nvcc: bool, extra: &[&'static str]| {
+        let cli = cli.clone();
+        let host = hosts.join(host);
+        let cache = cache.clone();
+        let nvcc_bin = nvcc_bin.clone();
+        let extra: Vec<&'static str> = extra.to_vec();
+        move || {
+            let mut path = vec![host.join("bin")];
+            if nvcc {
+                path.push(nvcc_bin.clone());
+            }
+            path.push(PathBuf::from("/bin"));
+            path.push(PathBuf::from("/usr/bin"));
+            let mut c = Command::new(&cli);
+            c.env_clear()
+                .env("PATH", std::env::join_paths(&path).expect("PATH"))
+                .env("GPUARCH_CACHE_DIR", &cache)
+                .args(["gpuarch", "doctor", "--root"])
+                .arg(&host)
+                .args(&extra);
+            c
+        }
+    };
+    paired(
+        "doctor build-box (no nvcc, no nvidia-smi) vs hello",
+        runs,
+        doctor("build-box", false, &[]),
+        || Command::new(&hello),
+    )?;
+    paired(
+        "doctor h100 (fake nvidia-smi, no nvcc) vs hello",
+        runs,
+        doctor("h100", false, &[]),
+        || Command::new(&hello),
+    )?;
+    if nvcc_bin.join("nvcc").exists() {
+        paired(
+            "doctor h100 + nvcc 13.0, cached vs hello",
+            runs,
+            doctor("h100", true, &[]),
+            || Command::new(&hello),
+        )?;
+        paired(
+            "doctor h100 + nvcc 13.0, --no-cache vs hello",
+            runs,
+            doctor("h100", true, &["--no-cache"]),
+            || Command::new(&hello),
+        )?;
+        for (label, extra) in [
+            ("cached", &["--timings", "--format", "json"][..]),
+            (
+                "uncached",
+                &["--timings", "--no-cache", "--format", "json"][..],
+            ),
+        ] {
+            let out = doctor("h100", true, extra)()
+                .output()
+                .context("running doctor --timings")?;
+            let json: serde_json::Value =
+                serde_json::from_slice(&out.stdout).context("doctor --format json")?;
+            let probes: Vec<String> = json["timings"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .map(|p| {
+                            format!(
+                                "{} {:.2} ms",
+                                p["probe"].as_str().unwrap_or("?"),
+                                p["ms"].as_f64().unwrap_or(0.0)
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            println!("doctor probes, nvcc {label}: {}", probes.join(", "));
+        }
+    } else {
+        println!(
+            "doctor with nvcc: SKIPPED, no nvcc at {} (cargo xtask toolkit install nvcc 13.0.88)",
+            nvcc_bin.display()
+        );
+    }
     Ok(())
 }
 

@@ -736,13 +736,77 @@ fn first_lines(text: &str) -> String {
     }
 }
 
-/// Runs a tool, capturing what it prints.
+/// How long a tool may take. nvidia-smi on a host with a hung GPU or driver can block
+/// forever; on a healthy host without persistence mode it takes a few seconds at most.
+pub const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs a tool, capturing what it prints; kills it after [`TOOL_TIMEOUT`].
 pub fn run_tool(tool: &Path, args: &[&str]) -> io::Result<ToolOutput> {
-    let out = Command::new(tool).args(args).output()?;
+    run_tool_within(tool, args, TOOL_TIMEOUT)
+}
+
+/// [`run_tool`] with a given time limit.
+pub fn run_tool_within(
+    tool: &Path,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> io::Result<ToolOutput> {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let mut child = Command::new(tool)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Both pipes are drained on their own threads so that a chatty tool cannot block on a
+    // full pipe while we wait for it to exit.
+    let drain = |pipe: Option<Box<dyn io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn io::Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn io::Read + Send>),
+    );
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{} did not answer within {} s (a hung GPU or driver?); it was stopped",
+                    tool.display(),
+                    limit.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
     Ok(ToolOutput {
-        status: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
 }
 

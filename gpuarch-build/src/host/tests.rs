@@ -557,3 +557,34 @@ fn under_wsl_the_driver_is_judged_as_the_windows_one() {
     assert!(diagnose(&r).is_empty());
     fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_tool_that_hangs_is_stopped_and_reported() {
+    let dir = std::env::temp_dir().join(format!("gpuarch-hang-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tool = dir.join("nvidia-smi");
+    std::fs::write(&tool, "#!/bin/sh\necho started\nsleep 30\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let start = std::time::Instant::now();
+    let err =
+        super::run_tool_within(&tool, &[], std::time::Duration::from_millis(200)).unwrap_err();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    assert!(err.to_string().contains("did not answer"), "{err}");
+    let ok = super::run_tool_within(
+        Path::new("/bin/echo"),
+        &["hi"],
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!((ok.status, ok.stdout.as_str()), (Some(0), "hi\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
