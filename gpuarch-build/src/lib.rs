@@ -49,6 +49,11 @@
 //! - `decompress`: [`artifact::content`], for the PTX ISA and kernel counts of
 //!   compressed fatbin entries (lz4_flex, ruzstd).
 //! - `wheel`: [`artifact::wheel`], the GPU code inside a Python wheel (zip).
+//! - `deploy`: PyTorch wheels, nvidia/cuda images and driver branches judged together
+//!   (no dependencies).
+//! - `fleet`: inventories (nvidia-smi CSV and tables, `kubectl get nodes` with GPU
+//!   Feature Discovery labels), verdicts per node group and nodeAffinity, and the host
+//!   probes of `cargo gpuarch doctor` (no dependencies; implies `deploy`).
 //!
 //! `plan_or_exit` also sets `NVCC` for the rest of the build script when it is unset and
 //! the nvcc was found elsewhere (`CUDA_HOME`, `CUDA_PATH`): cc looks only at `NVCC` and

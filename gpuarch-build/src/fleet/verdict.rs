@@ -1,5 +1,5 @@
 //! Fleet verdicts: nodes grouped by pool, GPU models and driver, each group judged once
-//! by the one judge ([`crate::coverage`]) under the group's own driver.
+//! by the one judge ([`crate::coverage::coverage`]) under the group's own driver.
 //!
 //! A group runs the build when every GPU model on its nodes gets code it can run and the
 //! driver is new enough for the CUDA runtime (and for any PTX it must JIT).
@@ -191,7 +191,9 @@ pub fn judge_by(
     name_groups(&mut out.groups, nodes);
     for g in &out.groups {
         let first = &nodes[g.nodes[0]];
-        let count = if g.nodes.len() == 1 {
+        let count = if g.nodes.len() == 1 && g.name == first.name {
+            "1 node".to_string()
+        } else if g.nodes.len() == 1 {
             format!("node {}", first.name)
         } else {
             format!("{} nodes", g.nodes.len())

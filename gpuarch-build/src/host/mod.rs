@@ -1,6 +1,6 @@
 //! Host probing for `cargo gpuarch doctor`: what a machine (a build box, a GPU host, a
 //! container) has that decides whether CUDA programs build and run there, read into plain
-//! data ([`HostReport`]) and judged ([`diagnose`]).
+//! data ([`HostReport`]) and judged ([`diagnose()`]).
 //!
 //! Each probe reads only what is present:
 //! - the loaded kernel module (`/proc/driver/nvidia/version`) and `/dev/nvidia*`;
