@@ -1155,6 +1155,7 @@ const INPUT_CODES: &[&str] = &[
     "bad-inventory",
     // tests/fleet.rs: `--format github` with an unwritable GITHUB_OUTPUT.
     "cannot-write",
+    "bad-format",
 ];
 
 /// A manifest that is wrong at `line`.
@@ -1389,6 +1390,8 @@ fn other_input_errors_exit_2() {
         ),
         ("unknown-gpu", vec!["catalog", "gpus", "Voodoo2"]),
         ("bad-query", vec!["catalog", "gpus", "--where", "cc>=eight"]),
+        ("bad-format", vec!["inspect", "--format", "torch", "/nonexistent.o"]),
+        ("bad-format", vec!["deploy", "--gpu", "A100", "--format", "nvcc"]),
         (
             "bad-inventory",
             vec![

@@ -518,15 +518,6 @@ fn explain_gpus(names: &[String], format: Format, out: &Output) -> u8 {
     0
 }
 
-fn verdict_kind(v: &Verdict) -> &'static str {
-    match v {
-        Verdict::Native(_) => "native",
-        Verdict::Compatible(_) => "compatible",
-        Verdict::Jit { .. } => "jit",
-        Verdict::PtxTooNew { .. } => "ptx-too-new",
-        Verdict::Uncovered { .. } => "none",
-    }
-}
 
 /// A verdict for a run of toolkits or wheels, without the one driver a JIT needs (it
 /// differs along the run).
@@ -575,13 +566,13 @@ fn profile_json(p: &GpuProfile) -> Value {
             "spans": p.toolkit_spans().iter().map(|s| json!({
                 "first": s.first.to_string(),
                 "last": s.last.to_string(),
-                "verdict": verdict_kind(&s.verdict),
+                "verdict": s.verdict.kind(),
                 "code": code(&s.verdict),
                 "text": verdict_phrase(&s.verdict),
             })).collect::<Vec<_>>(),
             "by_toolkit": p.toolkits.iter().map(|t| json!({
                 "version": t.toolkit.to_string(),
-                "verdict": verdict_kind(&t.verdict),
+                "verdict": t.verdict.kind(),
                 "code": code(&t.verdict),
                 "text": t.verdict.describe(),
             })).collect::<Vec<_>>(),
@@ -600,7 +591,7 @@ fn profile_json(p: &GpuProfile) -> Value {
             "groups": p.wheel_groups().iter().map(|g| {
                 let (scope, cuda) = scope_json(g);
                 json!({
-                    "verdict": verdict_kind(&g.verdict),
+                    "verdict": g.verdict.kind(),
                     "code": code(&g.verdict),
                     "first": g.first.to_string(),
                     "last": g.last.to_string(),
@@ -615,7 +606,7 @@ fn profile_json(p: &GpuProfile) -> Value {
                 "variant": w.tag,
                 "cuda": w.cuda.to_string(),
                 "measured": w.measured,
-                "verdict": verdict_kind(&w.verdict),
+                "verdict": w.verdict.kind(),
                 "code": code(&w.verdict),
             })).collect::<Vec<_>>(),
         },

@@ -13,10 +13,12 @@ pub struct FileListing {
     pub listing: Listing,
 }
 
-/// The bytes of a file: mapped where it has any (so only the pages read are loaded),
-/// empty otherwise (an empty file cannot be mapped).
+/// The bytes of a file: mapped where it is a regular file with any (so only the pages
+/// read are loaded), read whole from a pipe or standard input (`<(kubectl get nodes -o
+/// json)`, `-`), empty otherwise (an empty file cannot be mapped).
 pub enum Bytes {
     Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
     Empty,
 }
 
@@ -25,6 +27,7 @@ impl std::ops::Deref for Bytes {
     fn deref(&self) -> &[u8] {
         match self {
             Bytes::Mapped(m) => m,
+            Bytes::Read(v) => v,
             Bytes::Empty => &[],
         }
     }
@@ -58,11 +61,23 @@ impl Bytes {
 #[allow(unsafe_code)]
 pub fn map(path: &Path) -> Result<Bytes, String> {
     let shown = path.display();
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(Bytes::Read(bytes));
+    }
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if meta.is_dir() {
         return Err(format!(
             "{shown} is a directory: pass the files in it (e.g. {shown}/*.so)"
         ));
+    }
+    if !meta.is_file() {
+        // A pipe or a character device reports no length and cannot be mapped.
+        return std::fs::read(path)
+            .map(Bytes::Read)
+            .map_err(|e| format!("cannot read {shown}: {e}"));
     }
     let file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if meta.len() == 0 {

@@ -22,6 +22,41 @@ pub struct FleetArgs {
     pub inventory: Vec<PathBuf>,
 }
 
+/// Judges a fleet for a code set (plan or arch list) built by `toolkit`.
+pub fn judged(
+    inventory: Inventory,
+    codes: &gpuarch_build::CodeSet,
+    toolkit: Option<&gpuarch_build::Toolkit>,
+) -> FleetReport {
+    let verdict = gpuarch_build::fleet::verdict::judge(&inventory.nodes, codes, toolkit);
+    FleetReport {
+        inventory,
+        verdict,
+        affinity: None,
+    }
+}
+
+/// One node group as JSON (`fleet.groups[]`, and `doctor`'s verdict).
+pub fn group_json(g: &gpuarch_build::fleet::verdict::Group) -> Value {
+    json!({
+        "name": g.name,
+        "status": g.status.name(),
+        "nodes": g.nodes.len(),
+        "driver": g.driver.map(|d| d.to_string()),
+        "hardware": g.hardware(),
+        "reason": g.reason,
+        "gpus": g.gpus.iter().map(|o| json!({
+            "name": o.name,
+            "cc": o.cc.map(|c| c.to_string()),
+            "count": o.count,
+            "mig": o.mig,
+            "status": o.status.name(),
+            "covered_by": o.verdict.as_ref().and_then(|v| v.code()).map(|c| c.to_string()),
+            "reason": o.reason,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// Reads every inventory file; `None` when none was given.
 pub fn read(args: &FleetArgs) -> Result<Option<Inventory>, Error> {
     if args.inventory.is_empty() {
@@ -197,14 +232,14 @@ impl FleetReport {
             }
         }
         let summary = self.verdict.summary();
-        outln!(
-            "\n{}",
-            if self.has_errors() {
-                out.paint(&summary, "1;31")
-            } else {
-                out.paint(&summary, "1;32")
-            }
-        );
+        let colour = if self.has_errors() {
+            "1;31"
+        } else if self.verdict.unknown_count() > 0 {
+            "1;33"
+        } else {
+            "1;32"
+        };
+        outln!("\n{}", out.paint(&summary, colour));
         if let Some(affinity) = &self.affinity {
             match affinity {
                 Ok(a) => {
@@ -228,40 +263,15 @@ impl FleetReport {
 
     /// Everything of the `fleet` object but `nodes`.
     fn summary_json(&self) -> Value {
-        let groups: Vec<Value> = self
-            .verdict
-            .groups
-            .iter()
-            .map(|g| {
-                json!({
-                    "name": g.name,
-                    "status": g.status.name(),
-                    "nodes": g.nodes.len(),
-                    "driver": g.driver.map(|d| d.to_string()),
-                    "hardware": g.hardware(),
-                    "reason": g.reason,
-                    "gpus": g.gpus.iter().map(|o| json!({
-                        "name": o.name,
-                        "cc": o.cc.map(|c| c.to_string()),
-                        "count": o.count,
-                        "status": o.status.name(),
-                        "covered_by": o.verdict.as_ref().and_then(|v| v.code()).map(|c| c.to_string()),
-                        "reason": o.reason,
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
+        let groups: Vec<Value> = self.verdict.groups.iter().map(group_json).collect();
         let gpu_groups = self.verdict.gpu_groups().count();
-        let runs = self
-            .verdict
-            .gpu_groups()
-            .filter(|g| g.status == Status::Runs)
-            .count();
+        let runs = self.verdict.runs_count();
         json!({
             "inventories": self.inventory.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "summary": self.verdict.summary(),
             "groups_total": gpu_groups,
             "groups_run": runs,
+            "groups_unknown": self.verdict.unknown_count(),
             "groups": groups,
             "node_affinity": match &self.affinity {
                 Some(Ok(a)) => affinity_json(a),

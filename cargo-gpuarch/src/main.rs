@@ -349,18 +349,8 @@ fn run_plan(
         Ok((manifest, note, inventory, request)) => {
             let planned = plan::plan(&request);
             let mut report = Report::from_plan(command, &manifest, &planned);
-            let fleet = inventory.map(|inventory| {
-                let verdict = gpuarch_build::fleet::verdict::judge(
-                    &inventory.nodes,
-                    &planned.codes,
-                    Some(&planned.toolkit),
-                );
-                fleet::FleetReport {
-                    inventory,
-                    verdict,
-                    affinity: None,
-                }
-            });
+            let fleet = inventory
+                .map(|inventory| fleet::judged(inventory, &planned.codes, Some(&planned.toolkit)));
             report.add_fleet(note, fleet);
             out.report(&report, format)
         }
@@ -394,7 +384,7 @@ fn only_text_or_json(format: Format, out: &Output) -> Option<u8> {
         return None;
     }
     out.diagnostic(
-        &diagnostic::Diagnostic::error("bad-arch-list", "this command writes text or json")
+        &diagnostic::Diagnostic::error("bad-format", "this command writes text or json")
             .with_help("pass --format text or --format json"),
     );
     Some(2)
@@ -410,7 +400,7 @@ fn text_json_or_pipeline(format: Format, out: &Output) -> Option<u8> {
     }
     out.diagnostic(
         &diagnostic::Diagnostic::error(
-            "bad-arch-list",
+            "bad-format",
             "this command writes text, json, github, junit, markdown or sarif",
         )
         .with_help("pass --format text, json, github, junit, markdown or sarif"),
@@ -504,27 +494,13 @@ fn run_verify(args: VerifyArgs, out: &Output) -> u8 {
     let fleet = inventory.map(|inventory| {
         // Each distinct capability and driver is judged container by container, as the
         // targets were.
-        let mut verdict_of =
-            |cc: gpuarch_build::Cc, driver: Option<(Version, gpuarch_build::Os)>| {
-                let mut floor = gpuarch_build::manifest::DriverFloor::default();
-                if let Some((d, os)) = driver {
-                    let slot = match os {
-                        gpuarch_build::Os::Linux => &mut floor.linux,
-                        gpuarch_build::Os::Windows => &mut floor.windows,
-                    };
-                    *slot = Some(Located::bare(d));
-                }
-                let target = target::Target::from_cc(cc, cc.to_string(), None);
-                verify::verify(containers.clone(), &entries, &[target], &floor, None)
-                    .targets
-                    .remove(0)
-                    .verdict
-            };
+        let mut verdict_of = |cc, driver| verify::verdict_for(&containers, &entries, cc, driver);
         let toolkit = planned.as_ref().map(|p| &p.toolkit);
         let verdict =
             gpuarch_build::fleet::verdict::judge_by(&inventory.nodes, toolkit, &mut verdict_of);
         let affinity = Some(gpuarch_build::fleet::affinity::node_affinity(
             &inventory.nodes,
+            &verdict,
             toolkit,
             &mut verdict_of,
         ));
@@ -561,18 +537,8 @@ fn run_check(args: CheckArgs, out: &Output) -> u8 {
     let result =
         load_with_inventory(&args.manifest, &args.fleet).and_then(|(manifest, note, inventory)| {
             let checked = check::check_list(&manifest, dialect, &text)?;
-            let fleet = inventory.map(|inventory| {
-                let verdict = gpuarch_build::fleet::verdict::judge(
-                    &inventory.nodes,
-                    &checked.codes,
-                    checked.toolkit.as_ref(),
-                );
-                fleet::FleetReport {
-                    inventory,
-                    verdict,
-                    affinity: None,
-                }
-            });
+            let fleet = inventory
+                .map(|inventory| fleet::judged(inventory, &checked.codes, checked.toolkit.as_ref()));
             let mut report = Report::from_list(&manifest, dialect, &text, checked);
             report.add_fleet(note, fleet);
             Ok(report)

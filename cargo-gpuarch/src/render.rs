@@ -584,14 +584,7 @@ fn files(manifest: &Manifest) -> Vec<String> {
 }
 
 fn verdict_json(v: &Verdict) -> (&'static str, String) {
-    let kind = match v {
-        Verdict::Native(_) => "native",
-        Verdict::Compatible(_) => "compatible",
-        Verdict::Jit { .. } => "jit",
-        Verdict::PtxTooNew { .. } => "ptx-too-new",
-        Verdict::Uncovered { .. } => "none",
-    };
-    (kind, v.describe())
+    (v.kind(), v.describe())
 }
 
 fn toolkit_json(t: &Toolkit) -> Value {

@@ -53,6 +53,18 @@ impl Verdict {
         }
     }
 
+    /// The verdict's name in JSON output: `native`, `compatible`, `jit`, `ptx-too-new`,
+    /// `none`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::Native(_) => "native",
+            Verdict::Compatible(_) => "compatible",
+            Verdict::Jit { .. } => "jit",
+            Verdict::PtxTooNew { .. } => "ptx-too-new",
+            Verdict::Uncovered { .. } => "none",
+        }
+    }
+
     /// A short phrase for tables: "sm_80 cubin", "JIT from compute_90 PTX".
     pub fn describe(&self) -> String {
         match self {

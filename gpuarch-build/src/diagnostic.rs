@@ -458,6 +458,15 @@ dropped: check the named line, and rerun nvidia-smi with a header (`--format=csv
 guessed.",
     },
     CodeInfo {
+        code: "bad-format",
+        input: true,
+        summary: "the command does not write the `--format` asked for",
+        explanation: "Every command writes `text` and `json`. `plan` and `check` also write the bare \
+dialects (`nvcc`, `torch`, `cmake`, `clang`, `env`) and `matrix`; `plan`, `check`, `verify` and \
+`deploy` write the CI formats (`github`, `junit`, `markdown`, `sarif`). The message lists what this \
+command writes.",
+    },
+    CodeInfo {
         code: "cannot-write",
         input: true,
         summary: "an output file could not be written",

@@ -132,6 +132,30 @@ impl Verification {
 
 /// Judges the entries of one or more files (labelled by `containers`) for every target
 /// under the driver floor, and compares them with `plan` where given.
+/// The verdict for one GPU capability under one driver (or none), judged as [`verify`]
+/// judges a target: library unit by library unit. Fleets ask it once per distinct
+/// capability and driver of their nodes.
+pub fn verdict_for(
+    containers: &[Container],
+    entries: &[Entry],
+    cc: crate::arch::Cc,
+    driver: Option<(crate::version::Version, crate::catalog::Os)>,
+) -> crate::coverage::Verdict {
+    let mut floor = DriverFloor::default();
+    if let Some((d, os)) = driver {
+        let slot = match os {
+            crate::catalog::Os::Linux => &mut floor.linux,
+            crate::catalog::Os::Windows => &mut floor.windows,
+        };
+        *slot = Some(crate::manifest::Located::bare(d));
+    }
+    let target = Target::from_cc(cc, cc.to_string(), None);
+    verify(containers.to_vec(), entries, &[target], &floor, None)
+        .targets
+        .swap_remove(0)
+        .verdict
+}
+
 pub fn verify(
     containers: Vec<Container>,
     entries: &[Entry],

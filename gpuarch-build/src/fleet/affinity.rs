@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use super::verdict::{FleetVerdict, Status};
 use super::Node;
 use crate::arch::Cc;
 use crate::catalog::{self, Os};
@@ -17,26 +18,12 @@ use crate::coverage::Verdict;
 use crate::toolkit::Toolkit;
 use crate::version::Version;
 
-pub const COMPUTE_MAJOR: &str = "nvidia.com/gpu.compute.major";
-pub const COMPUTE_MINOR: &str = "nvidia.com/gpu.compute.minor";
-
-/// The driver labels of one GFD generation: major, minor, revision.
-const DRIVER_FORMS: [[&str; 3]; 2] = [
-    [
-        "nvidia.com/cuda.driver-version.major",
-        "nvidia.com/cuda.driver-version.minor",
-        "nvidia.com/cuda.driver-version.revision",
-    ],
-    [
-        "nvidia.com/cuda.driver.major",
-        "nvidia.com/cuda.driver.minor",
-        "nvidia.com/cuda.driver.rev",
-    ],
-];
+use super::gfd::{COMPUTE_MAJOR, COMPUTE_MINOR, DRIVER_FORMS, HOSTNAME};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operator {
     In,
+    NotIn,
     Gt,
 }
 
@@ -44,6 +31,7 @@ impl Operator {
     pub fn name(self) -> &'static str {
         match self {
             Operator::In => "In",
+            Operator::NotIn => "NotIn",
             Operator::Gt => "Gt",
         }
     }
@@ -70,10 +58,15 @@ pub struct NodeAffinity {
 }
 
 /// Builds the affinity for the nodes' capabilities. `verdict_of(cc, None)` is the judge
-/// without a driver (the same one the fleet verdict used). Errs with the reason when no
+/// without a driver (the same one that made `judged`). Errs with the reason when no
 /// affinity can be written (no Kubernetes nodes, or no node can run the build).
+///
+/// Labels can contradict each other (a driver's full version against its parts), so the
+/// constraint is finally checked against every node: one it would admit that `judged`
+/// says does not run is excluded by name (`kubernetes.io/hostname NotIn`).
 pub fn node_affinity(
     nodes: &[Node],
+    judged: &FleetVerdict,
     toolkit: Option<&Toolkit>,
     verdict_of: &mut dyn FnMut(Cc, Option<(Version, Os)>) -> Verdict,
 ) -> Result<NodeAffinity, String> {
@@ -153,7 +146,32 @@ pub fn node_affinity(
             }
         }
     }
-    Ok(NodeAffinity { terms })
+    let mut affinity = NodeAffinity { terms };
+    let group_of = judged.group_of_node(nodes.len());
+    let mut excluded: Vec<String> = Vec::new();
+    for (node, g) in nodes.iter().zip(group_of) {
+        if judged.groups[g].status != Status::Runs && affinity.admits(&node.labels) {
+            match node.labels.iter().find(|(k, _)| *k == HOSTNAME) {
+                Some((_, host)) => excluded.push(host.clone()),
+                None => {
+                    return Err(format!(
+                        "node `{}` carries labels that say it runs the build, but it does not (its labels disagree), and it has no `{HOSTNAME}` label to exclude it by",
+                        node.name
+                    ))
+                }
+            }
+        }
+    }
+    if !excluded.is_empty() {
+        for term in &mut affinity.terms {
+            term.requirements.push(Requirement {
+                key: HOSTNAME,
+                operator: Operator::NotIn,
+                values: excluded.clone(),
+            });
+        }
+    }
+    Ok(affinity)
 }
 
 /// "driver >= floor" as ORed conjunctions over (major, minor, revision) labels: a greater
@@ -203,8 +221,10 @@ impl NodeAffinity {
             t.requirements
                 .iter()
                 .all(|r| match (r.operator, value(r.key)) {
+                    (Operator::NotIn, None) => true,
                     (_, None) => false,
                     (Operator::In, Some(v)) => r.values.contains(v),
+                    (Operator::NotIn, Some(v)) => !r.values.contains(v),
                     (Operator::Gt, Some(v)) => match (v.parse::<i64>(), r.values[0].parse::<i64>())
                     {
                         (Ok(a), Ok(b)) => a > b,
@@ -319,7 +339,7 @@ mod tests {
         set.ptx_isa = Some(toolkit.ptx_isa);
         let nodes = fleet();
         let verdict = judge(&nodes, &set, Some(&toolkit));
-        let affinity = node_affinity(&nodes, Some(&toolkit), &mut |cc, d| {
+        let affinity = node_affinity(&nodes, &verdict, Some(&toolkit), &mut |cc, d| {
             coverage::coverage(&set, cc, d)
         })
         .unwrap();
@@ -359,15 +379,47 @@ mod tests {
             Some(("Tesla T4", "7.5")),
             Some("550.54.15"),
         )];
-        let err = node_affinity(&nodes, Some(&toolkit), &mut |cc, d| {
+        let judged = judge(&nodes, &set, Some(&toolkit));
+        let err = node_affinity(&nodes, &judged, Some(&toolkit), &mut |cc, d| {
             coverage::coverage(&set, cc, d)
         });
         assert!(err.unwrap_err().contains("no GPU in the inventory can run"));
         let mut bare = nodes.clone();
         bare[0].labels.clear();
-        let err = node_affinity(&bare, Some(&toolkit), &mut |cc, d| {
+        let err = node_affinity(&bare, &judged, Some(&toolkit), &mut |cc, d| {
             coverage::coverage(&set, cc, d)
         });
         assert!(err.unwrap_err().contains("GPU Feature Discovery"));
+    }
+}
+
+#[cfg(test)]
+mod contradicting_labels {
+    use super::*;
+    use crate::coverage;
+    use crate::fleet::verdict::judge;
+    use crate::fleet::verdict::tests::{codes, node};
+
+    #[test]
+    fn a_node_whose_labels_contradict_its_verdict_is_excluded_by_name() {
+        let toolkit = Toolkit::named("12.4".parse().unwrap(), None);
+        let mut set = codes(&["sm_75"]);
+        set.ptx_isa = Some(toolkit.ptx_isa);
+        let good = node("good", None, Some(("Tesla T4", "7.5")), Some("535.104.05"));
+        // Judged by its full version (R470: too old), labelled with R535's parts.
+        let mut liar = node("liar", None, Some(("Tesla T4", "7.5")), Some("535.104.05"));
+        liar.driver = Some("470.82.01".parse().unwrap());
+        liar.labels.push((HOSTNAME, "liar".into()));
+        let nodes = vec![good, liar];
+        let judged = judge(&nodes, &set, Some(&toolkit));
+        let mut judge_of = |cc, d| coverage::coverage(&set, cc, d);
+        let a = node_affinity(&nodes, &judged, Some(&toolkit), &mut judge_of).unwrap();
+        assert!(a.admits(&nodes[0].labels));
+        assert!(!a.admits(&nodes[1].labels), "{}", a.to_yaml());
+        assert!(a.to_yaml().contains("operator: NotIn"));
+        let mut nameless = nodes.clone();
+        nameless[1].labels.retain(|(k, _)| *k != HOSTNAME);
+        let err = node_affinity(&nameless, &judged, Some(&toolkit), &mut judge_of).unwrap_err();
+        assert!(err.contains("disagree"), "{err}");
     }
 }

@@ -49,22 +49,47 @@ pub struct Node {
 /// Feature Discovery's capability and driver labels, both generations), the product, and
 /// the node's identity. A fleet of 10,000 nodes keeps these and nothing else.
 pub const SCHEDULING_LABELS: &[&str] = &[
-    "kubernetes.io/hostname",
+    gfd::HOSTNAME,
     "node.kubernetes.io/instance-type",
-    "nvidia.com/cuda.driver-version.full",
-    "nvidia.com/cuda.driver-version.major",
-    "nvidia.com/cuda.driver-version.minor",
-    "nvidia.com/cuda.driver-version.revision",
-    "nvidia.com/cuda.driver.major",
-    "nvidia.com/cuda.driver.minor",
-    "nvidia.com/cuda.driver.rev",
-    "nvidia.com/gpu.compute.major",
-    "nvidia.com/gpu.compute.minor",
-    "nvidia.com/gpu.count",
+    gfd::DRIVER_FULL,
+    gfd::DRIVER_FORMS[0][0],
+    gfd::DRIVER_FORMS[0][1],
+    gfd::DRIVER_FORMS[0][2],
+    gfd::DRIVER_FORMS[1][0],
+    gfd::DRIVER_FORMS[1][1],
+    gfd::DRIVER_FORMS[1][2],
+    gfd::COMPUTE_MAJOR,
+    gfd::COMPUTE_MINOR,
+    gfd::COUNT,
     "nvidia.com/gpu.machine",
-    "nvidia.com/gpu.product",
+    gfd::PRODUCT,
     "nvidia.com/mig.strategy",
 ];
+
+/// The node labels verdicts rest on, named once: GPU Feature Discovery's
+/// (NVIDIA/k8s-device-plugin `internal/lm/nvml.go`, `resource.go`) and the node's name.
+pub mod gfd {
+    pub const PRODUCT: &str = "nvidia.com/gpu.product";
+    pub const COUNT: &str = "nvidia.com/gpu.count";
+    pub const COMPUTE_MAJOR: &str = "nvidia.com/gpu.compute.major";
+    pub const COMPUTE_MINOR: &str = "nvidia.com/gpu.compute.minor";
+    pub const DRIVER_FULL: &str = "nvidia.com/cuda.driver-version.full";
+    /// The driver's major, minor and revision: the current labels, then the deprecated
+    /// ones (GFD before v0.15).
+    pub const DRIVER_FORMS: [[&str; 3]; 2] = [
+        [
+            "nvidia.com/cuda.driver-version.major",
+            "nvidia.com/cuda.driver-version.minor",
+            "nvidia.com/cuda.driver-version.revision",
+        ],
+        [
+            "nvidia.com/cuda.driver.major",
+            "nvidia.com/cuda.driver.minor",
+            "nvidia.com/cuda.driver.rev",
+        ],
+    ];
+    pub const HOSTNAME: &str = "kubernetes.io/hostname";
+}
 
 /// One GPU model on a node.
 #[derive(Clone, Debug, PartialEq, Eq)]

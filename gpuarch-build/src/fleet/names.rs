@@ -53,6 +53,13 @@ pub fn identify(reported: &str) -> Identified {
     }
 }
 
+/// The name without its MIG profile and sharing suffixes (`NVIDIA-A100-SXM4-40GB` from
+/// `NVIDIA-A100-SXM4-40GB-MIG-1g.5gb`), as written otherwise.
+pub fn base_name(reported: &str) -> &str {
+    let (base, _) = split_mig(strip_sharing(reported.trim()));
+    strip_sharing(base)
+}
+
 /// Drops the GFD time-slicing / MPS suffix (`NVIDIA-A100-SXM4-40GB-SHARED`).
 fn strip_sharing(name: &str) -> &str {
     let name = name.trim_end();

@@ -86,8 +86,13 @@ impl Group {
                 }
             })
             .collect();
+        let mut models = models;
         if models.is_empty() {
-            return "no GPU".into();
+            if self.status == Status::NoGpu {
+                return "no GPU".into();
+            }
+            // A node whose GPUs could not be read (nvidia-smi error text) is not a CPU node.
+            models.push("GPU unknown".into());
         }
         match self.driver {
             Some(d) => format!("{}, driver {d}", models.join(" + ")),
@@ -125,21 +130,37 @@ impl FleetVerdict {
         of
     }
 
-    /// "7 of 9 node groups can run this build".
+    /// Groups with GPUs that run the build.
+    pub fn runs_count(&self) -> usize {
+        self.gpu_groups()
+            .filter(|g| g.status == Status::Runs)
+            .count()
+    }
+
+    /// Groups that could not be judged.
+    pub fn unknown_count(&self) -> usize {
+        self.groups
+            .iter()
+            .filter(|g| g.status == Status::Unknown)
+            .count()
+    }
+
+    /// "7 of 9 node groups can run this build (...)", and how many could not be judged.
     pub fn summary(&self) -> String {
         let total = self.gpu_groups().count();
-        let runs = self
-            .gpu_groups()
-            .filter(|g| g.status == Status::Runs)
-            .count();
+        let runs = self.runs_count();
         let nodes: usize = self.gpu_groups().map(|g| g.nodes.len()).sum();
         let runs_nodes: usize = self
             .gpu_groups()
             .filter(|g| g.status == Status::Runs)
             .map(|g| g.nodes.len())
             .sum();
+        let unknown = match self.unknown_count() {
+            0 => String::new(),
+            n => format!("; {n} could not be judged"),
+        };
         format!(
-            "{runs} of {total} node group{} can run this build ({runs_nodes} of {nodes} GPU node{})",
+            "{runs} of {total} node group{} can run this build ({runs_nodes} of {nodes} GPU node{}){unknown}",
             if total == 1 { "" } else { "s" },
             if nodes == 1 { "" } else { "s" },
         )
@@ -246,13 +267,12 @@ fn fix_for(g: &Group) -> String {
     {
         "upgrade the group's driver, or build with an older toolkit; `verify --inventory` prints the nodeAffinity that keeps the workload off these nodes".into()
     } else {
-        let mut ccs: Vec<String> = failing
-            .iter()
-            .filter_map(|o| o.cc.map(|c| c.to_string()))
-            .collect();
+        let mut ccs: Vec<Cc> = failing.iter().filter_map(|o| o.cc).collect();
+        ccs.sort();
         ccs.dedup();
+        let ccs: Vec<String> = ccs.iter().map(|c| c.to_string()).collect();
         format!(
-            "add {} to the manifest's GPUs (or keep PTX in the plan), or keep the workload off these nodes with the nodeAffinity `verify --inventory` prints",
+            "build code for {} (in the arch list or the build flags; a plan from the manifest has it when the GPU is in `gpus`), or keep the workload off these nodes with the nodeAffinity `verify --inventory` prints",
             if ccs.is_empty() { "the GPU".to_string() } else { ccs.join(", ") }
         )
     }
@@ -322,25 +342,31 @@ fn judge_node(
             };
             (Status::Fails, why)
         } else {
-            match (node.driver, runtime) {
-                (Some(driver), Some((cuda, needs))) if driver < needs => (
+            let shortfall = node.driver.zip(toolkit).and_then(|(driver, tk)| {
+                crate::check::runtime_shortfall(tk, driver, os).map(|n| (tk.version, n))
+            });
+            if let Some((cuda, needs)) = shortfall {
+                (
                     Status::Fails,
                     format!("the CUDA {cuda} runtime needs driver >= {needs}"),
-                ),
-                (None, Some((cuda, needs))) => (
-                    Status::Unknown,
-                    format!(
+                )
+            } else {
+                match (node.driver, runtime) {
+                    (None, Some((cuda, needs))) => (
+                        Status::Unknown,
+                        format!(
                         "the driver version is unknown; the CUDA {cuda} runtime needs >= {needs}"
                     ),
-                ),
-                (None, None) if matches!(verdict, Verdict::Jit { .. }) => (
-                    Status::Unknown,
-                    format!(
-                        "the driver version is unknown; {} needs a driver that can JIT it",
-                        verdict.describe()
                     ),
-                ),
-                _ => (Status::Runs, verdict.describe()),
+                    (None, None) if matches!(verdict, Verdict::Jit { .. }) => (
+                        Status::Unknown,
+                        format!(
+                            "the driver version is unknown; {} needs a driver that can JIT it",
+                            verdict.describe()
+                        ),
+                    ),
+                    _ => (Status::Runs, verdict.describe()),
+                }
             }
         };
         gpus.push(GpuOutcome {

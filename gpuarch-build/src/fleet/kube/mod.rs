@@ -38,9 +38,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{line_location, Node, NodeGpu, Parsed};
+use super::{gfd, line_location, Node, NodeGpu, Parsed};
 use crate::arch::Cc;
-use crate::catalog::{self, GpuInfo};
+use crate::catalog;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::error::{Error, Result};
 use crate::version::Version;
@@ -322,7 +322,7 @@ or correct the label: `kubectl label node NAME KEY=VALUE --overwrite`",
 }
 
 /// Catalog rows by GPU model as GFD wrote it.
-type CatalogRows = HashMap<String, Option<&'static GpuInfo>>;
+type CatalogRows = HashMap<String, super::names::Identified>;
 
 fn node_from(
     file: &Path,
@@ -376,7 +376,7 @@ fn node_from(
                 Some(v)
             }
             Ok(None) => {
-                if l.value("nvidia.com/gpu.product").is_some() {
+                if l.value(gfd::PRODUCT).is_some() {
                     findings.problem(
                         "no driver version label (`nvidia.com/cuda.driver-version.full` or \
 `nvidia.com/cuda.driver.major`/`.minor`/`.rev`)"
@@ -426,26 +426,14 @@ fn node_from(
 
 /// The driver version from the newest label form present.
 fn driver(l: &Labels<'_, '_>) -> Result<Option<Version>, String> {
-    const FULL: &str = "nvidia.com/cuda.driver-version.full";
+    const FULL: &str = gfd::DRIVER_FULL;
     if let Some(full) = l.value(FULL) {
         return full
             .parse()
             .map(Some)
             .map_err(|_| format!("label `{FULL}` is `{full}`, not a driver version"));
     }
-    const FORMS: [[&str; 3]; 2] = [
-        [
-            "nvidia.com/cuda.driver-version.major",
-            "nvidia.com/cuda.driver-version.minor",
-            "nvidia.com/cuda.driver-version.revision",
-        ],
-        [
-            "nvidia.com/cuda.driver.major",
-            "nvidia.com/cuda.driver.minor",
-            "nvidia.com/cuda.driver.rev",
-        ],
-    ];
-    for [major_key, minor_key, rev_key] in FORMS {
+    for [major_key, minor_key, rev_key] in gfd::DRIVER_FORMS {
         let Some(major) = l.get(major_key) else {
             continue;
         };
@@ -467,9 +455,10 @@ fn driver(l: &Labels<'_, '_>) -> Result<Option<Version>, String> {
 
 /// The driver version of the deprecated labels alone, to check the newer ones against.
 fn old_driver(l: &Labels<'_, '_>) -> Option<Version> {
-    let major = l.get("nvidia.com/cuda.driver.major")?;
-    let minor = l.get("nvidia.com/cuda.driver.minor")?;
-    match l.get("nvidia.com/cuda.driver.rev").unwrap_or("") {
+    let [major_key, minor_key, rev_key] = gfd::DRIVER_FORMS[1];
+    let major = l.get(major_key)?;
+    let minor = l.get(minor_key)?;
+    match l.get(rev_key).unwrap_or("") {
         "" => format!("{major}.{minor}").parse().ok(),
         rev => format!("{major}.{minor}.{rev}").parse().ok(),
     }
@@ -510,8 +499,8 @@ fn driver_cuda(l: &Labels<'_, '_>) -> Result<Option<Version>, String> {
 
 /// The capability GFD wrote, when it wrote one that reads.
 fn label_cc(l: &Labels<'_, '_>, findings: &mut Findings<'_>) -> Option<Cc> {
-    const MAJOR: &str = "nvidia.com/gpu.compute.major";
-    const MINOR: &str = "nvidia.com/gpu.compute.minor";
+    const MAJOR: &str = gfd::COMPUTE_MAJOR;
+    const MINOR: &str = gfd::COMPUTE_MINOR;
     match (l.get(MAJOR), l.get(MINOR)) {
         (None, None) => None,
         (major, minor) => {
@@ -540,14 +529,6 @@ fn count_of(value: Option<&str>, what: &str, findings: &mut Findings<'_>) -> Opt
 }
 
 /// Splits GFD's product label into the model and the MIG profile, past any `-SHARED`.
-fn split_product(product: &str) -> (&str, Option<&str>) {
-    let rest = product.strip_suffix("-SHARED").unwrap_or(product);
-    match rest.find("-MIG-") {
-        Some(i) => (&rest[..i], Some(&rest[i + 5..])),
-        None => (rest, None),
-    }
-}
-
 fn gpus(
     l: &Labels<'_, '_>,
     resources: &[(Cow<'_, str>, Cow<'_, str>)],
@@ -570,12 +551,12 @@ fn gpus(
     });
     let cc_from_labels = label_cc(l, findings);
     let count_label = count_of(
-        l.get("nvidia.com/gpu.count"),
+        l.get(gfd::COUNT),
         "label `nvidia.com/gpu.count`",
         findings,
     );
 
-    let Some(product) = l.get("nvidia.com/gpu.product") else {
+    let Some(product) = l.get(gfd::PRODUCT) else {
         // The GPU Operator marks GPU nodes `nvidia.com/gpu.present` before GFD has run.
         let present = l.get("nvidia.com/gpu.present") == Some("true");
         if !any_capacity && !present && cc_from_labels.is_none() {
@@ -598,15 +579,25 @@ no GPU Feature Discovery labels (`nvidia.com/gpu.product`): its GPU model cannot
     if product.is_empty() {
         findings.problem("label `nvidia.com/gpu.product` is empty".to_string());
     }
-    let (model, mig) = split_product(product);
-    let gpu = match catalog_rows.get(model) {
-        Some(row) => *row,
-        None => *catalog_rows
-            .entry(model.to_string())
-            .or_insert_with(|| catalog::find_gpu(model)),
+    // The same product names nodes by the thousand: identify each once.
+    let identified = match catalog_rows.get(product) {
+        Some(known) => known.clone(),
+        None => catalog_rows
+            .entry(product.to_string())
+            .or_insert_with(|| super::names::identify(product))
+            .clone(),
     };
+    let gpu = identified.gpu;
+    let invalid_mig = product.to_ascii_uppercase().ends_with("-MIG-INVALID");
+    let mig = if invalid_mig {
+        Some("INVALID".to_string())
+    } else {
+        identified.mig
+    };
+    let model = super::names::base_name(product);
     let cc = match (cc_from_labels, gpu) {
-        (Some(label), Some(row)) if label != row.cc => {
+        // Thor is labelled 11.0 by new drivers and 10.1 by old ones: one device.
+        (Some(label), Some(row)) if !catalog::same_device(label, row.cc) => {
             findings.warn(&format!(
                 "GPU Feature Discovery says `{product}` has compute capability {label}, the catalog \
 says {} ({}): using {label}",
@@ -629,7 +620,7 @@ from `nvidia.com/gpu.compute.major`/`.minor`"
             )),
         }
     }
-    if mig == Some("INVALID") {
+    if invalid_mig {
         findings.warn(
             "GPU Feature Discovery labels the MIG `single` strategy invalid on this node (GPUs with \
 MIG on and off, or more than one MIG profile): it offers no `nvidia.com/gpu` to pods",
@@ -661,7 +652,7 @@ MIG on and off, or more than one MIG profile): it offers no `nvidia.com/gpu` to 
     };
     if profiles.is_empty() {
         let count = count_label.or(full_capacity).unwrap_or(1);
-        return vec![entry(product.to_string(), count, mig.map(str::to_string))];
+        return vec![entry(product.to_string(), count, mig)];
     }
     let mut out = Vec::new();
     if let Some(full) = full_capacity.filter(|&n| n > 0) {
