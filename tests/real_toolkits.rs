@@ -878,3 +878,41 @@ fn verify_covers_h100_by_jit_from_compute_80_ptx() {
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(statuses(&json), ["uncovered"], "{json}");
 }
+
+/// `doctor` finds the real nvcc on PATH, reads its version, and answers the second time
+/// from its cache (keyed by the binary's path, size and mtime).
+#[test]
+fn doctor_reads_a_real_nvcc_and_caches_its_answer() {
+    let Some(t) = real("doctor_reads_a_real_nvcc_and_caches_its_answer") else {
+        return;
+    };
+    let root = t.dir.join("doctor-root");
+    let cache = t.dir.join("doctor-cache");
+    std::fs::create_dir_all(&root).unwrap();
+    let bin_dir = t.nvcc.parent().unwrap().to_path_buf();
+    let doctor = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-gpuarch"))
+            .env_clear()
+            .env("PATH", format!("{}:/bin:/usr/bin", bin_dir.display()))
+            .env("GPUARCH_CACHE_DIR", &cache)
+            .args(["gpuarch", "doctor", "--format", "json", "--root"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        json["toolkits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|tk| tk["used"] == true)
+            .cloned()
+            .unwrap_or_else(|| panic!("no nvcc marked used: {json}"))
+    };
+    let first = doctor();
+    assert_eq!(first["version"], t.cuda.as_str(), "{first}");
+    assert_eq!(first["cached"], false, "{first}");
+    let second = doctor();
+    assert_eq!(second["version"], t.cuda.as_str(), "{second}");
+    assert_eq!(second["cached"], true, "{second}");
+}
