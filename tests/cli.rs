@@ -1390,8 +1390,14 @@ fn other_input_errors_exit_2() {
         ),
         ("unknown-gpu", vec!["catalog", "gpus", "Voodoo2"]),
         ("bad-query", vec!["catalog", "gpus", "--where", "cc>=eight"]),
-        ("bad-format", vec!["inspect", "--format", "torch", "/nonexistent.o"]),
-        ("bad-format", vec!["deploy", "--gpu", "A100", "--format", "nvcc"]),
+        (
+            "bad-format",
+            vec!["inspect", "--format", "torch", "/nonexistent.o"],
+        ),
+        (
+            "bad-format",
+            vec!["deploy", "--gpu", "A100", "--format", "nvcc"],
+        ),
         (
             "bad-inventory",
             vec![

@@ -402,6 +402,74 @@ fn with_a_manifest_the_verdict_says_whether_this_host_runs_the_plan() {
 }
 
 #[test]
+fn a_host_that_cannot_be_judged_is_not_said_to_run_the_plan() {
+    // nvidia-smi fails on the mismatch host: its GPU is unknown, not fine.
+    let run = doctor("mismatch", &[])
+        .arg("--manifest-path")
+        .arg(manifest("hopper"))
+        .json()
+        .expect(1);
+    let v = &run.json()["verdict"];
+    assert_eq!(v["status"], "unknown", "{v}");
+    assert_eq!(v["runs"], false, "{v}");
+    assert_eq!(v["groups"][0]["status"], "unknown", "{v}");
+
+    let runs = doctor("h100", &[])
+        .arg("--manifest-path")
+        .arg(manifest("hopper"))
+        .json()
+        .expect(0);
+    assert_eq!(runs.json()["verdict"]["status"], "runs");
+}
+
+#[test]
+fn an_enabled_compat_driver_is_the_driver_the_verdict_judges() {
+    // R470 with cuda-compat 12.4 (driver 550.54.15) on LD_LIBRARY_PATH: programs load the
+    // compat driver, so the CUDA 12.4 plan runs on the T4.
+    let run = doctor("r470-t4-compat", &["12.4"])
+        .env("LD_LIBRARY_PATH", "/usr/local/cuda-12.4/compat")
+        .arg("--manifest-path")
+        .arg(manifest("turing"))
+        .json()
+        .expect(0);
+    let j = run.json();
+    assert_eq!(j["compat"]["enables"], true);
+    assert_eq!(j["driver"]["version"], "470.182.03");
+    assert_eq!(j["driver"]["effective"], "550.54.15");
+    assert_eq!(j["verdict"]["status"], "runs", "{}", j["verdict"]);
+    assert_eq!(j["verdict"]["groups"][0]["driver"], "550.54.15");
+    assert!(run.codes().is_empty(), "{:?}", run.codes());
+    let text = doctor("r470-t4-compat", &["12.4"])
+        .env("LD_LIBRARY_PATH", "/usr/local/cuda-12.4/compat")
+        .run()
+        .expect(0);
+    assert!(
+        text.stdout.contains(
+            "programs load  550.54.15 (the compat driver in /usr/local/cuda-12.4/compat)"
+        ),
+        "{}",
+        text.stdout
+    );
+
+    // Off the library path, programs load R470: the plan fails, and the help names the
+    // folder that would fix it.
+    let off = doctor("r470-t4-compat", &["12.4"])
+        .arg("--manifest-path")
+        .arg(manifest("turing"))
+        .json()
+        .expect(1);
+    assert_eq!(off.json()["verdict"]["status"], "fails");
+    let help = off.diagnostic("runtime-newer-than-driver")["help"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        help.contains("/usr/local/cuda-12.4/compat") && help.contains("LD_LIBRARY_PATH"),
+        "{help}"
+    );
+}
+
+#[test]
 fn without_a_manifest_the_verdict_is_bad_input() {
     let run = doctor("h100", &[])
         .args(&["--manifest", "--format", "json"])

@@ -437,12 +437,16 @@ fn nvidia_smi_error_text_is_a_node_judged_unknown() {
     assert_eq!(nodes.len(), 1);
     assert_eq!(nodes[0]["status"], "unknown");
     assert_eq!(j["fleet"]["groups_unknown"], 1);
-    assert_eq!(j["fleet"]["groups"][0]["hardware"], "GPU unknown, driver unknown");
+    assert_eq!(
+        j["fleet"]["groups"][0]["hardware"],
+        "GPU unknown, driver unknown"
+    );
     let summary = j["fleet"]["summary"].as_str().unwrap();
     assert!(summary.ends_with("; 1 could not be judged"), "{summary}");
     let d = j["diagnostics"].as_array().unwrap();
     assert!(
-        d.iter().any(|d| d["code"] == "inventory-node-unknown" && d["level"] == "warning"),
+        d.iter()
+            .any(|d| d["code"] == "inventory-node-unknown" && d["level"] == "warning"),
         "{d:?}"
     );
     assert!(
@@ -974,7 +978,18 @@ fn an_inventory_can_come_from_a_pipe_or_standard_input() {
     }
     // `kubectl get nodes -o json | cargo gpuarch check --inventory -`
     let mut child = Command::new(BIN)
-        .args(["gpuarch", "check", "--gpu", "T4", "--cuda", "12.4", "--format", "json", "--inventory", "-"])
+        .args([
+            "gpuarch",
+            "check",
+            "--gpu",
+            "T4",
+            "--cuda",
+            "12.4",
+            "--format",
+            "json",
+            "--inventory",
+            "-",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -518,7 +518,6 @@ fn explain_gpus(names: &[String], format: Format, out: &Output) -> u8 {
     0
 }
 
-
 /// A verdict for a run of toolkits or wheels, without the one driver a JIT needs (it
 /// differs along the run).
 fn verdict_phrase(v: &Verdict) -> String {

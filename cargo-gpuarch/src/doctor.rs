@@ -7,12 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use gpuarch_build::build_script::{self, BuildEnv};
 use gpuarch_build::deploy::matrix::driver_cuda;
 use gpuarch_build::diagnostic::{Diagnostic, Level};
 use gpuarch_build::host::{self, diagnose::EnvList, HostReport, HostVerdict, Probe};
-use gpuarch_build::toolkit::ToolkitOrigin;
-use gpuarch_build::{plan, Error, Manifest, Plan, PlanRequest, Toolkit};
+use gpuarch_build::{plan, Error, Manifest, Plan, PlanRequest};
 use serde_json::{json, Value};
 
 use crate::render::{diagnostic_json, print_json, Output, SCHEMA_VERSION};
@@ -89,24 +87,7 @@ pub fn run_doctor(args: DoctorArgs, out: &Output) -> u8 {
 
 fn judge_manifest(args: &ManifestArgs, report: &HostReport) -> Result<Judged, Error> {
     let manifest = load_manifest(args)?;
-    let request = PlanRequest::from_manifest(&manifest, || {
-        if let Some(cuda) = &manifest.cuda {
-            return Ok(Toolkit::named(cuda.value, cuda.location.clone()));
-        }
-        // The nvcc doctor already asked (or found in its cache), not a second start.
-        match report.used_nvcc().and_then(|n| Some((n, n.version?))) {
-            Some((nvcc, version)) if gpuarch_build::catalog::toolkit(version).is_some() => {
-                let mut t = Toolkit::named(version, None);
-                t.origin = ToolkitOrigin::Nvcc(nvcc.path.clone());
-                t.nvcc = Some(nvcc.path.clone());
-                Ok(t)
-            }
-            _ => build_script::resolve_toolkit(
-                &manifest,
-                &mut BuildEnv::from_fn(|k| std::env::var(k).ok()),
-            ),
-        }
-    })?;
+    let request = PlanRequest::from_manifest(&manifest, || host::toolkit_for(report, &manifest))?;
     let plan = plan::plan(&request);
     let verdict = host::judge(report, &plan.codes, Some(&plan.toolkit));
     let mut diagnostics: Vec<Diagnostic> = plan
@@ -166,6 +147,13 @@ fn text(
             outln!("  kernel module  /proc/driver/nvidia/version has no NVRM version line")
         }
         None => outln!("  kernel module  none loaded (no /proc/driver/nvidia/version)"),
+    }
+    if let (Some(c), Some(v)) = (r.compat_in_use(), r.effective_driver()) {
+        outln!(
+            "  programs load  {v} (the compat driver in {}){}",
+            c.host_dir,
+            driver_cuda(v).map_or(String::new(), |c| format!(", supports CUDA {c}"))
+        );
     }
     if !r.devices.is_empty() {
         let devices: Vec<String> = r.devices.iter().map(|d| format!("/dev/{d}")).collect();
@@ -361,6 +349,7 @@ fn doctor_json(
     diagnostics: &[Diagnostic],
 ) -> Value {
     let driver = r.driver();
+    let effective = r.effective_driver();
     json!({
         "schema_version": SCHEMA_VERSION,
         "ok": !diagnostics.iter().any(|d| d.level == Level::Error),
@@ -368,6 +357,9 @@ fn doctor_json(
         "driver": {
             "version": driver.map(|d| d.to_string()),
             "cuda": driver.and_then(driver_cuda).map(|c| c.to_string()),
+            // What CUDA programs load: the compat driver where it is in use.
+            "effective": effective.map(|d| d.to_string()),
+            "effective_cuda": effective.and_then(driver_cuda).map(|c| c.to_string()),
             "kernel_module": r.kernel_module.as_ref().map(|m| json!({
                 "version": m.version.to_string(),
                 "open": m.open,
@@ -435,18 +427,9 @@ fn doctor_json(
             "manifest": j.manifest.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "cuda": j.plan.toolkit.version.to_string(),
             "codes": j.plan.codes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "status": j.verdict.status().name(),
             "runs": j.verdict.runs(),
-            "groups": j.verdict.fleet.groups.iter().map(|g| json!({
-                "status": g.status.name(),
-                "reason": g.reason,
-                "gpus": g.gpus.iter().map(|gpu| json!({
-                    "name": gpu.name,
-                    "cc": gpu.cc.map(|c| c.to_string()),
-                    "count": gpu.count,
-                    "status": gpu.status.name(),
-                    "reason": gpu.reason,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
+            "groups": j.verdict.fleet.groups.iter().map(crate::fleet::group_json).collect::<Vec<_>>(),
         })),
         "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
         "timings": r.timings.iter().map(|t| json!({"probe": t.probe, "ms": ms(t.took)})).collect::<Vec<_>>(),

@@ -537,8 +537,9 @@ fn run_check(args: CheckArgs, out: &Output) -> u8 {
     let result =
         load_with_inventory(&args.manifest, &args.fleet).and_then(|(manifest, note, inventory)| {
             let checked = check::check_list(&manifest, dialect, &text)?;
-            let fleet = inventory
-                .map(|inventory| fleet::judged(inventory, &checked.codes, checked.toolkit.as_ref()));
+            let fleet = inventory.map(|inventory| {
+                fleet::judged(inventory, &checked.codes, checked.toolkit.as_ref())
+            });
             let mut report = Report::from_list(&manifest, dialect, &text, checked);
             report.add_fleet(note, fleet);
             Ok(report)

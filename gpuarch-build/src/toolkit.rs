@@ -228,12 +228,19 @@ fn run(nvcc: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn first_lines(s: &str) -> String {
-    let text: Vec<&str> = s.lines().take(3).collect();
-    if text.is_empty() {
+/// The first three non-blank lines of a tool's output, on one line, for an error message
+/// (`doctor` quotes nvcc and nvidia-smi the same way).
+pub(crate) fn first_lines(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
+    if lines.is_empty() {
         "(nothing)".to_string()
     } else {
-        text.join(" / ")
+        lines.join(" / ")
     }
 }
 

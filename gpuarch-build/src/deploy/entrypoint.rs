@@ -18,8 +18,9 @@ use crate::version::Version;
 /// Host "versions" below this major are Jetson Linux (L4T) releases (`35.3.1`), which
 /// Jetson kernel modules print where other modules print a driver version; every Linux
 /// driver since the 100.14 series (2007) is at or above it. The script uses the same
-/// number.
-const FIRST_DRIVER_MAJOR: u32 = 100;
+/// number, and so do `doctor` (reading `/proc/driver/nvidia/version` and library names)
+/// and the fleet readers: one number, so they cannot disagree about what is a driver.
+pub const FIRST_DRIVER_MAJOR: u32 = 100;
 
 /// The entrypoint script, printed by `cargo gpuarch entrypoint`.
 pub fn compat_entrypoint() -> String {

@@ -602,7 +602,8 @@ enum Shape {
 
 fn driver_like(v: &str) -> Option<Version> {
     let version: Version = v.parse().ok()?;
-    (version.parts >= 2 && (100..10_000).contains(&version.major)).then_some(version)
+    let first = crate::deploy::entrypoint::FIRST_DRIVER_MAJOR;
+    (version.parts >= 2 && (first..10_000).contains(&version.major)).then_some(version)
 }
 
 /// A GPU product name as nvidia-smi prints it: starts with a letter, has more than one

@@ -71,7 +71,9 @@ impl NvccCache {
         let text = fs::read_to_string(&path).ok();
         let answers = text.as_deref().and_then(parse);
         NvccCache {
-            // A missing or unreadable file is rewritten with the first answer.
+            // A file that does not parse is rewritten on save, even with no new answer, so
+            // the next run reads a good one. A missing (or unreadable) file is left alone
+            // until there is an answer to keep: `insert` marks the cache changed.
             changed: text.is_some() && answers.is_none(),
             answers: answers.unwrap_or_default(),
             file: Some(path),

@@ -2,7 +2,7 @@
 //! fix, what the environment's arch lists build, and (with a plan) whether this host runs it.
 
 use super::{parse, HostReport};
-use crate::arch::{Cc, CodeSet};
+use crate::arch::{Arch, Cc, Code, CodeSet};
 use crate::catalog;
 use crate::coverage::{coverage, Verdict};
 use crate::deploy::entrypoint::CompatDecision;
@@ -25,7 +25,11 @@ pub const ARCH_VARIABLES: &[(&str, Dialect)] = &[
     ("CUDA_COMPUTE_CAP", Dialect::ComputeCap),
 ];
 
-/// nvcc options that choose targets.
+/// nvcc options that choose targets: the ones the nvcc dialect parser reads
+/// (`emit::nvcc::parse`). The parser alone cannot make this decision: it fails both for
+/// flags that name no target (`-O3`: a note, nothing to judge) and for target flags it
+/// cannot read (`-arch` without a value: an error), with the same diagnostic code, so
+/// whether a value means to choose targets is decided here first.
 const TARGET_FLAGS: &[&str] = &[
     "-arch",
     "--gpu-architecture",
@@ -77,7 +81,8 @@ fn used_toolkit(report: &HostReport) -> Option<Toolkit> {
 pub fn env_lists(report: &HostReport) -> Vec<EnvList> {
     let toolkit = used_toolkit(report);
     let targets = host_targets(report);
-    let driver = report.driver().map(|d| (d, report.os()));
+    // What the host's GPUs run is judged under the driver programs load.
+    let driver = report.effective_driver().map(|d| (d, report.os()));
     let mut lists = Vec::new();
     for &(var, dialect) in ARCH_VARIABLES {
         let Some(value) = report.var(var) else {
@@ -232,20 +237,16 @@ fn compat(report: &HostReport, out: &mut Vec<Diagnostic>) {
 }
 
 fn runtime(report: &HostReport, out: &mut Vec<Diagnostic>) {
-    let (Some(nvcc), Some(driver)) = (report.used_nvcc(), report.driver()) else {
+    let (Some(nvcc), Some(effective)) = (report.used_nvcc(), report.effective_driver()) else {
         return;
     };
     let Some(cuda) = nvcc.version else {
         return;
     };
     // With a newer compat driver on the library path, programs load it instead.
-    let (effective, through) = match &report.compat {
-        Some(c) if c.on_library_path && c.decision.enables_compat() => (
-            c.version.unwrap_or(driver),
-            format!(" (through the compat driver in {})", c.host_dir),
-        ),
-        _ => (driver, String::new()),
-    };
+    let through = report.compat_in_use().map_or(String::new(), |c| {
+        format!(" (through the compat driver in {})", c.host_dir)
+    });
     let own = catalog::toolkit(cuda).and_then(|t| t.driver(report.os()));
     let os = report.os();
     let floor = catalog::runtime_min_driver(cuda, os);
@@ -265,22 +266,35 @@ fn runtime(report: &HostReport, out: &mut Vec<Diagnostic>) {
                     "{nvcc_text} builds programs whose runtime needs driver >= {floor}; this host's driver is {effective}{through}, which supports {native}: they fail here with \"CUDA driver version is insufficient for CUDA runtime version\" (35)"
                 ),
             )
-            .with_help(format!(
-                "upgrade the driver to >= {}, install the matching cuda-compat package (data-center GPUs only), or build with a toolkit no newer than {native}",
-                own.unwrap_or(floor)
-            )),
+            .with_help(match idle_compat(report, floor) {
+                // The fix is already installed: it only has to be loaded.
+                Some(c) => format!(
+                    "put the compat folder {} (driver {}) on LD_LIBRARY_PATH, or start with `cargo gpuarch entrypoint`, which does so on this host",
+                    c.host_dir,
+                    c.version.map_or("unknown".to_string(), |v| v.to_string())
+                ),
+                None => format!(
+                    "upgrade the driver to >= {}, install the matching cuda-compat package (data-center GPUs only), or build with a toolkit no newer than {native}",
+                    own.unwrap_or(floor)
+                ),
+            }),
         );
         return;
     }
     let Some(own) = own.filter(|o| effective < *o) else {
         return;
     };
-    let isa = catalog::toolkit(cuda).map(|t| t.ptx_isa);
-    let ptx = match (isa, catalog::max_ptx_isa_for_driver(effective, os)) {
-        (Some(isa), Some(max)) if max < isa => format!(
-            "; PTX it writes (ISA {isa}) cannot be JIT-compiled by this driver (it reads ISA {max} at most), so a GPU that has only PTX fails with \"the provided PTX was compiled with an unsupported toolchain\" (222)"
+    let ptx = match ptx_too_new(report, cuda, effective) {
+        Some((isa, min_driver)) => format!(
+            "; PTX it writes (ISA {isa}) cannot be JIT-compiled by this driver ({}), so a GPU that has only PTX fails with \"the provided PTX was compiled with an unsupported toolchain\" (222)",
+            match (catalog::max_ptx_isa_for_driver(effective, os), min_driver) {
+                (Some(max), Some(min)) => format!("it reads ISA {max} at most; ISA {isa} needs driver >= {min}"),
+                (Some(max), None) => format!("it reads ISA {max} at most"),
+                (None, Some(min)) => format!("ISA {isa} needs driver >= {min}"),
+                (None, None) => "it predates that ISA".to_string(),
+            }
         ),
-        _ => String::new(),
+        None => String::new(),
     };
     out.push(
         Diagnostic::warning(
@@ -295,6 +309,43 @@ fn runtime(report: &HostReport, out: &mut Vec<Diagnostic>) {
             "build a cubin (sm_XY) for every GPU the program runs on, or upgrade the driver to >= {own}"
         )),
     );
+}
+
+/// A compat folder the entrypoint would enable, whose driver meets `floor`, but which is
+/// not on `LD_LIBRARY_PATH`: programs load the module's older driver instead.
+fn idle_compat(report: &HostReport, floor: Version) -> Option<&super::Compat> {
+    report.compat.as_ref().filter(|c| {
+        !c.on_library_path && c.decision.enables_compat() && c.version.is_some_and(|v| v >= floor)
+    })
+}
+
+/// Whether PTX written by CUDA `cuda` is too new for `driver` to JIT: its ISA and the
+/// lowest driver that reads it, when it is. Asked of the judge ([`coverage`]) with a
+/// PTX-only build for each of this host's GPUs. Without a GPU of known capability there
+/// is no code set to judge, and the answer is the catalog's lowest driver for the ISA,
+/// the same floor the judge applies.
+fn ptx_too_new(
+    report: &HostReport,
+    cuda: Version,
+    driver: Version,
+) -> Option<(Version, Option<Version>)> {
+    let isa = catalog::toolkit(cuda)?.ptx_isa;
+    let os = report.os();
+    let targets = host_targets(report);
+    if targets.is_empty() {
+        let min = catalog::min_driver_for_ptx_isa(isa, os);
+        return min.is_none_or(|m| driver < m).then_some((isa, min));
+    }
+    targets.iter().find_map(|t| {
+        let mut ptx_only: CodeSet = [Code::ptx(Arch::plain(t.cc))].into_iter().collect();
+        ptx_only.ptx_isa = Some(isa);
+        match coverage(&ptx_only, t.cc, Some((driver, os))) {
+            Verdict::PtxTooNew {
+                isa, min_driver, ..
+            } => Some((isa, min_driver)),
+            _ => None,
+        }
+    })
 }
 
 /// The values of NVIDIA_VISIBLE_DEVICES that ask for no GPU.
@@ -611,9 +662,26 @@ pub struct HostVerdict {
 }
 
 impl HostVerdict {
-    /// Whether every GPU of the host runs the plan.
+    /// The host's status: `Fails` when a GPU cannot run the plan, else `Unknown` when one
+    /// could not be judged (or nothing could), else `NoGpu` for a host without GPUs,
+    /// else `Runs`.
+    pub fn status(&self) -> Status {
+        let has = |s: Status| self.fleet.groups.iter().any(|g| g.status == s);
+        if has(Status::Fails) {
+            Status::Fails
+        } else if has(Status::Unknown) || self.fleet.groups.is_empty() {
+            Status::Unknown
+        } else if has(Status::NoGpu) {
+            Status::NoGpu
+        } else {
+            Status::Runs
+        }
+    }
+
+    /// Whether this host is known to run the plan: every group runs it. A host that could
+    /// not be judged does not count as running it.
     pub fn runs(&self) -> bool {
-        !self.diagnostics.iter().any(|d| d.level == Level::Error)
+        self.status() == Status::Runs
     }
 }
 

@@ -16,7 +16,7 @@
 //! - signs of a container (`/.dockerenv`, `/run/.containerenv`, `/proc/1/cgroup`,
 //!   `KUBERNETES_SERVICE_HOST`, `container`).
 //!
-//! Files are read under [`Probe::root`] (default `/`), so tests point it at a fake root.
+//! Files are read under the probe's root (default `/`), so tests point it at a fake root.
 //! Paths from variables (`NVCC`, `CUDA_HOME`, `PATH`, ...) are taken as they are: they are
 //! the paths the builds on this machine use.
 
@@ -34,13 +34,16 @@ use std::time::{Duration, Instant};
 pub use diagnose::{diagnose, diagnose_targets, judge, HostVerdict};
 pub use parse::KernelModule;
 
-use crate::catalog::Os;
+use crate::build_script::{self, BuildEnv};
+use crate::catalog::{self, Os};
 use crate::deploy::entrypoint::{self, CompatDecision};
 use crate::deploy::matrix::driver_cuda;
 use crate::diagnostic::Location;
+use crate::error::Result;
 use crate::fleet::smi::{self, Failure};
 use crate::fleet::{Node, NodeGpu};
-use crate::toolkit::parse_nvcc_version;
+use crate::manifest::Manifest;
+use crate::toolkit::{self, first_lines, parse_nvcc_version, Toolkit, ToolkitOrigin};
 use crate::version::Version;
 
 /// The query doctor runs; `compute_cap` needs driver 510 or newer, and is dropped (the
@@ -168,7 +171,7 @@ pub struct NvccFound {
     pub error: Option<String>,
     /// The version came from the cache, not from running nvcc.
     pub cached: bool,
-    /// The nvcc builds here use (the first found, in the lookup order of `gpuarch-build`).
+    /// The nvcc builds here use: the one [`toolkit::find_nvcc`] picks.
     pub used: bool,
     pub took: Duration,
 }
@@ -231,6 +234,24 @@ impl HostReport {
         self.root.join("usr/lib/wsl/lib").is_dir()
     }
 
+    /// The compat folder when CUDA programs load its libcuda: the compat entrypoint would
+    /// enable it (its driver is newer than the module's) and `LD_LIBRARY_PATH` names it.
+    pub fn compat_in_use(&self) -> Option<&Compat> {
+        self.compat
+            .as_ref()
+            .filter(|c| c.on_library_path && c.decision.enables_compat())
+    }
+
+    /// The user-space driver CUDA programs load here, which decides what they run: the
+    /// compat folder's libcuda when it is in use ([`HostReport::compat_in_use`]), else
+    /// [`HostReport::driver`]. A compat folder older than the module is not counted: it
+    /// makes programs fail (803), which `diagnose` reports on its own.
+    pub fn effective_driver(&self) -> Option<Version> {
+        self.compat_in_use()
+            .and_then(|c| c.version)
+            .or_else(|| self.driver())
+    }
+
     /// The OS whose driver numbering [`HostReport::driver`] follows.
     pub fn os(&self) -> Os {
         if self.wsl() {
@@ -250,9 +271,10 @@ impl HostReport {
         self.kernel_module.is_some() || !self.devices.is_empty() || !self.smi.gpus.is_empty()
     }
 
-    /// This host as a fleet node, for [`crate::fleet::verdict::judge`].
+    /// This host as a fleet node, for [`crate::fleet::verdict::judge`], under the driver
+    /// its programs load ([`HostReport::effective_driver`]).
     pub fn to_node(&self) -> Node {
-        let driver = self.driver();
+        let driver = self.effective_driver();
         let problem = self.smi.message.clone().or_else(|| {
             (self.smi.gpus.is_empty() && self.sees_gpu())
                 .then(|| "no GPU could be read (nvidia-smi is not on PATH)".to_string())
@@ -321,10 +343,6 @@ impl Probe {
     pub fn with_cache_file(mut self, file: Option<PathBuf>) -> Probe {
         self.cache_file = file;
         self
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     fn var(&self, name: &str) -> Option<&str> {
@@ -547,10 +565,7 @@ impl Probe {
                 break;
             };
             let optional = |f: &&str| !matches!(*f, "index" | "name" | "driver_version");
-            let Some(at) = fields
-                .iter()
-                .position(|f| optional(f) && (field == *f || field.contains(&format!("\"{f}\""))))
-            else {
+            let Some(at) = fields.iter().position(|f| optional(f) && field == *f) else {
                 break;
             };
             smi.compute_cap_from_catalog |= fields[at] == "compute_cap";
@@ -612,7 +627,9 @@ impl Probe {
             }
         }
         if let Some(path) = self.var("PATH") {
-            for dir in std::env::split_paths(path).filter(|d| !d.as_os_str().is_empty()) {
+            // Empty entries kept, as `toolkit::search_nvcc` keeps them (the current
+            // directory), so the nvcc it picks is always among those listed.
+            for dir in std::env::split_paths(path) {
                 let p = dir.join(exe);
                 if p.is_file() {
                     found.push((p, NvccSource::Path));
@@ -640,6 +657,11 @@ impl Probe {
     fn nvccs(&self) -> Vec<NvccFound> {
         let mut cache = cache::NvccCache::load(self.cache_file.clone());
         let mut found = Vec::new();
+        // The one builds use is the one gpuarch-build's own lookup picks with this
+        // environment; candidates are one per binary, so at most one matches.
+        let canonical = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let used =
+            toolkit::find_nvcc(&mut |k| self.var(k).map(str::to_string)).map(|p| canonical(&p));
         for (path, how) in self.nvcc_candidates() {
             let start = Instant::now();
             let mut n = NvccFound {
@@ -649,8 +671,7 @@ impl Probe {
                 build: None,
                 error: None,
                 cached: false,
-                // `gpuarch-build` takes NVCC as given, and the first of the others found.
-                used: how != NvccSource::Default && !found.iter().any(|f: &NvccFound| f.used),
+                used: used.as_ref() == Some(&canonical(&path)),
                 took: Duration::ZERO,
             };
             let key = cache::Key::of(&path);
@@ -722,17 +743,27 @@ fn build_version(output: &str) -> Option<String> {
     (v.starts_with('V') && v.len() > 1).then(|| v.to_string())
 }
 
-fn first_lines(text: &str) -> String {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(3)
-        .collect();
-    if lines.is_empty() {
-        "(nothing)".to_string()
-    } else {
-        lines.join(" / ")
+/// The toolkit a plan for this host is made with (`doctor --manifest`): the manifest's
+/// `cuda`; else the nvcc builds here use, at the version the probe already read (or found
+/// in its cache), so it is not started again; else what a build script resolves from
+/// this process's environment (an nvcc release the catalog does not know is asked for
+/// its targets; no nvcc gives the error that says where it looked).
+pub fn toolkit_for(report: &HostReport, manifest: &Manifest) -> Result<Toolkit> {
+    if let Some(cuda) = &manifest.cuda {
+        return Ok(Toolkit::named(cuda.value, cuda.location.clone()));
+    }
+    let probed = report.used_nvcc().and_then(|n| Some((n, n.version?)));
+    match probed {
+        Some((nvcc, version)) if catalog::toolkit(version).is_some() => {
+            let mut t = Toolkit::named(version, None);
+            t.origin = ToolkitOrigin::Nvcc(nvcc.path.clone());
+            t.nvcc = Some(nvcc.path.clone());
+            Ok(t)
+        }
+        _ => build_script::resolve_toolkit(
+            manifest,
+            &mut BuildEnv::from_fn(|k| std::env::var(k).ok()),
+        ),
     }
 }
 

@@ -1,12 +1,10 @@
 //! The text a host keeps about its driver: `/proc/driver/nvidia/version` in its
 //! proprietary, open-module and Jetson forms, and the versions in driver library names.
 
+// Kernel modules print a Jetson Linux (L4T) release (`35.3.1`) where other modules print
+// a driver version; the entrypoint's constant tells them apart.
+use crate::deploy::entrypoint::FIRST_DRIVER_MAJOR;
 use crate::version::Version;
-
-/// Kernel modules print a Jetson Linux (L4T) release (`35.3.1`) where other modules print
-/// a driver version; every Linux driver since the 100.14 series (2007) is at or above this
-/// major (the compat entrypoint uses the same number).
-pub const FIRST_DRIVER_MAJOR: u32 = 100;
 
 /// The loaded NVIDIA kernel module, from `/proc/driver/nvidia/version`.
 #[derive(Clone, Debug, PartialEq, Eq)]

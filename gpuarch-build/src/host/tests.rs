@@ -5,9 +5,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::*;
-use crate::arch::Cc;
+use crate::arch::{Cc, Code, CodeSet};
 use crate::catalog;
+use crate::coverage::Verdict;
 use crate::diagnostic::{Diagnostic, Level};
+use crate::fleet::verdict::Status;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -587,4 +589,131 @@ fn a_tool_that_hangs_is_stopped_and_reported() {
     .unwrap();
     assert_eq!((ok.status, ok.stdout.as_str()), (Some(0), "hi\n"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// The compat driver, when enabled and on the library path, is what CUDA programs load:
+// tests/fixtures/hosts/r470-t4-compat holds cuda-compat 12.4 (driver 550.54.15) beside an
+// R470 module.
+
+fn t4_with_compat(on_library_path: bool) -> HostReport {
+    let ld = if on_library_path {
+        "/usr/local/cuda-12.4/compat"
+    } else {
+        ""
+    };
+    let probed = probe("r470-t4-compat", &[("LD_LIBRARY_PATH", ld)]);
+    let mut r = with_nvcc(host("470.182.03", &["T4"]), "12.4");
+    r.compat = probed.compat;
+    r
+}
+
+#[test]
+fn an_enabled_compat_driver_is_the_driver_programs_are_judged_under() {
+    let on = t4_with_compat(true);
+    let compat = on.compat.as_ref().unwrap();
+    assert_eq!(compat.host_dir, "/usr/local/cuda-12.4/compat");
+    assert!(compat.decision.enables_compat());
+    assert_eq!(on.driver(), Some(v("470.182.03")));
+    assert_eq!(on.effective_driver(), Some(v("550.54.15")));
+    assert_eq!(on.to_node().driver, Some(v("550.54.15")));
+    assert_eq!(on.to_node().driver_cuda, Some(v("12.4")));
+    // CUDA 12.4 runs on the compat driver: nothing to say, and the plan runs.
+    assert!(diagnose(&on).is_empty(), "{:#?}", diagnose(&on));
+    let plan: CodeSet = [Code::parse("sm_75").unwrap()].into_iter().collect();
+    let toolkit = Toolkit::named(v("12.4"), None);
+    let verdict = judge(&on, &plan, Some(&toolkit));
+    assert_eq!(verdict.status(), Status::Runs);
+    assert!(verdict.runs() && verdict.diagnostics.is_empty());
+    // PTX of CUDA 12.4 (ISA 8.4) is JIT-compiled by the compat driver, not by R470.
+    let list = |r: &HostReport| {
+        let r = with_env(
+            r.clone(),
+            &[(
+                "NVCC_APPEND_FLAGS",
+                "-gencode arch=compute_70,code=compute_70",
+            )],
+        );
+        diagnose::env_lists(&r)[0].host[0].1.clone()
+    };
+    assert!(matches!(list(&on), Verdict::Jit { .. }), "{:?}", list(&on));
+
+    // Off the library path, programs load R470: the 12.4 runtime fails, and the fix is
+    // the folder already there.
+    let off = t4_with_compat(false);
+    assert_eq!(off.effective_driver(), Some(v("470.182.03")));
+    assert!(matches!(list(&off), Verdict::PtxTooNew { .. }));
+    let d = diagnose(&off);
+    let e = find(&d, "runtime-newer-than-driver");
+    assert_eq!(e.level, Level::Error);
+    let help = e.help.as_deref().unwrap();
+    assert!(
+        help.contains("/usr/local/cuda-12.4/compat") && help.contains("LD_LIBRARY_PATH"),
+        "{help}"
+    );
+    assert_eq!(judge(&off, &plan, Some(&toolkit)).status(), Status::Fails);
+}
+
+#[test]
+fn a_host_that_cannot_be_judged_does_not_run_the_plan() {
+    let plan: CodeSet = [Code::parse("sm_90").unwrap()].into_iter().collect();
+    let toolkit = Toolkit::named(v("12.4"), None);
+    let h100 = host("550.54.15", &["H100"]);
+    assert_eq!(judge(&h100, &plan, Some(&toolkit)).status(), Status::Runs);
+
+    // nvidia-smi failed: the GPU is there but unknown.
+    let mut blind = host("550.54.15", &[]);
+    blind.smi.message = Some("Failed to initialize NVML: Unknown Error".into());
+    let verdict = judge(&blind, &plan, Some(&toolkit));
+    assert_eq!(verdict.status(), Status::Unknown);
+    assert!(!verdict.runs());
+    assert!(verdict.diagnostics.iter().all(|d| d.level != Level::Error));
+
+    // A build box builds the plan; it does not run it.
+    let verdict = judge(&probe("build-box", &[]), &plan, Some(&toolkit));
+    assert_eq!(verdict.status(), Status::NoGpu);
+    assert!(!verdict.runs());
+}
+
+#[test]
+fn ptx_too_new_for_the_driver_is_said_without_a_gpu_to_judge() {
+    // R525 reads PTX ISA 8.0 at most; CUDA 12.8 writes 8.7. No GPU listed: the catalog's
+    // floor for the ISA answers.
+    let r = with_nvcc(host("525.147.05", &[]), "12.8");
+    let w = find(&diagnose(&r), "runtime-newer-than-driver").clone();
+    assert!(
+        w.message.contains("ISA 8.7") && w.message.contains("ISA 8.0"),
+        "{}",
+        w.message
+    );
+    // The same words when a GPU is there to judge.
+    let r = with_nvcc(host("525.147.05", &["A100"]), "12.8");
+    let with_gpu = find(&diagnose(&r), "runtime-newer-than-driver").clone();
+    assert_eq!(with_gpu.message, w.message);
+}
+
+#[test]
+fn the_plan_uses_the_manifests_toolkit_else_the_probed_nvcc() {
+    let r = with_nvcc(host("550.54.15", &["H100"]), "12.4");
+    let t = toolkit_for(&r, &Manifest::default()).unwrap();
+    assert_eq!(t.version, v("12.4"));
+    assert_eq!(t.nvcc, Some(PathBuf::from("/usr/local/cuda/bin/nvcc")));
+    assert_eq!(
+        t.origin,
+        ToolkitOrigin::Nvcc(PathBuf::from("/usr/local/cuda/bin/nvcc"))
+    );
+    let named = Manifest {
+        cuda: Some(crate::manifest::Located::new(v("12.8"), None)),
+        ..Manifest::default()
+    };
+    let t = toolkit_for(&r, &named).unwrap();
+    assert_eq!((t.version, t.nvcc), (v("12.8"), None));
+}
+
+#[test]
+fn tool_output_is_quoted_by_its_first_non_blank_lines() {
+    assert_eq!(
+        first_lines("\n  Failed to initialize NVML \n\nline 2\nline 3\nline 4\n"),
+        "Failed to initialize NVML / line 2 / line 3"
+    );
+    assert_eq!(first_lines(" \n"), "(nothing)");
 }

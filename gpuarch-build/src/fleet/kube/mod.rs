@@ -550,11 +550,7 @@ fn gpus(
         (k == "nvidia.com/gpu" || k.starts_with("nvidia.com/mig-")) && v.trim() != "0"
     });
     let cc_from_labels = label_cc(l, findings);
-    let count_label = count_of(
-        l.get(gfd::COUNT),
-        "label `nvidia.com/gpu.count`",
-        findings,
-    );
+    let count_label = count_of(l.get(gfd::COUNT), "label `nvidia.com/gpu.count`", findings);
 
     let Some(product) = l.get(gfd::PRODUCT) else {
         // The GPU Operator marks GPU nodes `nvidia.com/gpu.present` before GFD has run.
