@@ -18,6 +18,20 @@ pub fn emit(codes: &CodeSet) -> Vec<String> {
         .collect()
 }
 
+/// nvcc's flags that choose targets, each in its short and long spelling.
+pub const GENCODE_FLAGS: &[&str] = &["-gencode", "--generate-code"];
+pub const ARCH_FLAGS: &[&str] = &["-arch", "--gpu-architecture"];
+pub const CODE_FLAGS: &[&str] = &["-code", "--gpu-code"];
+
+/// Whether one command-line token is a flag that chooses targets (`-arch`, `-arch=sm_80`,
+/// `--generate-code=...`): flags in NVCC_APPEND_FLAGS that do change every build's code.
+pub fn chooses_targets(token: &str) -> bool {
+    [GENCODE_FLAGS, ARCH_FLAGS, CODE_FLAGS]
+        .iter()
+        .flat_map(|names| names.iter())
+        .any(|f| token == *f || token.strip_prefix(f).is_some_and(|r| r.starts_with('=')))
+}
+
 pub fn parse(text: &str, toolkit: Option<&Toolkit>) -> Result<Parsed, Diagnostic> {
     let tokens = tokenize(text);
     let mut codes = CodeSet::new();
@@ -42,11 +56,11 @@ pub fn parse(text: &str, toolkit: Option<&Toolkit>) -> Result<Parsed, Diagnostic
         };
     while i < tokens.len() {
         let token = tokens[i].clone();
-        if let Some(v) = value(&mut i, &token, &["-gencode", "--generate-code"]) {
+        if let Some(v) = value(&mut i, &token, GENCODE_FLAGS) {
             gencode(&v?, &mut codes)?;
-        } else if let Some(v) = value(&mut i, &token, &["-arch", "--gpu-architecture"]) {
+        } else if let Some(v) = value(&mut i, &token, ARCH_FLAGS) {
             arch = Some(v?);
-        } else if let Some(v) = value(&mut i, &token, &["-code", "--gpu-code"]) {
+        } else if let Some(v) = value(&mut i, &token, CODE_FLAGS) {
             code = Some(v?);
         }
         i += 1;
@@ -227,6 +241,34 @@ mod tests {
             "-code=sm_80",
         ] {
             assert!(parse(bad, None).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod target_flags {
+    use super::chooses_targets;
+
+    #[test]
+    fn tells_target_flags_from_the_rest() {
+        for t in [
+            "-arch",
+            "-arch=sm_80",
+            "--gpu-architecture=compute_90",
+            "-gencode",
+            "--generate-code=arch=compute_80,code=sm_80",
+            "-code=sm_80",
+        ] {
+            assert!(chooses_targets(t), "{t}");
+        }
+        for t in [
+            "-O3",
+            "-archive",
+            "--use_fast_math",
+            "-lineinfo",
+            "-codegen",
+        ] {
+            assert!(!chooses_targets(t), "{t}");
         }
     }
 }

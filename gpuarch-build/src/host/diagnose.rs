@@ -25,20 +25,6 @@ pub const ARCH_VARIABLES: &[(&str, Dialect)] = &[
     ("CUDA_COMPUTE_CAP", Dialect::ComputeCap),
 ];
 
-/// nvcc options that choose targets: the ones the nvcc dialect parser reads
-/// (`emit::nvcc::parse`). The parser alone cannot make this decision: it fails both for
-/// flags that name no target (`-O3`: a note, nothing to judge) and for target flags it
-/// cannot read (`-arch` without a value: an error), with the same diagnostic code, so
-/// whether a value means to choose targets is decided here first.
-const TARGET_FLAGS: &[&str] = &[
-    "-arch",
-    "--gpu-architecture",
-    "-gencode",
-    "--generate-code",
-    "-code",
-    "--gpu-code",
-];
-
 /// One arch-list variable, read.
 #[derive(Clone, Debug)]
 pub struct EnvList {
@@ -96,12 +82,13 @@ pub fn env_lists(report: &HostReport) -> Vec<EnvList> {
             error: None,
             host: Vec::new(),
         };
+        // The nvcc parser fails alike for flags that name no target (`-O3`: nothing to
+        // judge) and for target flags it cannot read (`-arch` without a value: an error),
+        // so whether the value means to choose targets is decided first.
         let names_targets = dialect != Dialect::Nvcc
-            || value.split_whitespace().any(|t| {
-                TARGET_FLAGS
-                    .iter()
-                    .any(|f| t == *f || t.strip_prefix(f).is_some_and(|r| r.starts_with('=')))
-            });
+            || value
+                .split_whitespace()
+                .any(crate::emit::nvcc::chooses_targets);
         if names_targets {
             match dialect.parse(value, toolkit.as_ref()) {
                 Ok(parsed) => {
