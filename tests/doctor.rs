@@ -581,3 +581,21 @@ fn every_doctor_code_fires_from_a_fake_host() {
         );
     }
 }
+
+#[test]
+fn an_nvidia_smi_that_refuses_the_query_is_read_from_its_plain_table() {
+    let r = doctor("table-only", &[]).json().expect(0);
+    let smi = &r.json()["nvidia_smi"];
+    assert_eq!(smi["from_table"], true, "{smi}");
+    assert_eq!(smi["driver"], "535.104.05", "{smi}");
+    let gpus = smi["gpus"].as_array().unwrap();
+    assert_eq!(gpus.len(), 1, "{smi}");
+    assert_eq!(gpus[0]["cc"], "8.0", "an A100, by the catalog");
+    assert_eq!(gpus[0]["mig"], "enabled");
+    let text = doctor("table-only", &[]).run().expect(0);
+    assert!(
+        text.stdout.contains("read the plain table"),
+        "{}",
+        text.stdout
+    );
+}

@@ -188,6 +188,9 @@ fn text(
             if r.smi.compute_cap_from_catalog {
                 outln!("  (the driver predates compute_cap (510): capabilities come from gpuarch's catalog)");
             }
+            if let (true, Some(why)) = (r.smi.from_table, &r.smi.message) {
+                outln!("  ({why})");
+            }
         }
     }
 
@@ -375,6 +378,7 @@ fn doctor_json(
             "driver": r.smi.driver.map(|d| d.to_string()),
             "error": r.smi.message,
             "compute_cap_from_catalog": r.smi.compute_cap_from_catalog,
+            "from_table": r.smi.from_table,
             "gpus": r.smi.gpus.iter().map(|g| json!({
                 "name": g.name(),
                 "reported": g.reported,

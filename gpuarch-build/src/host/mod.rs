@@ -133,6 +133,8 @@ pub struct Smi {
     pub message: Option<String>,
     /// The driver rejected `compute_cap` (before 510): capabilities come from the catalog.
     pub compute_cap_from_catalog: bool,
+    /// The CSV query failed and the GPUs were read from the plain `nvidia-smi` table.
+    pub from_table: bool,
 }
 
 /// How a build finds an nvcc.
@@ -585,27 +587,49 @@ impl Probe {
             smi.message = Some(first_lines(&text));
             return smi;
         }
-        if !out.success() {
-            smi.message = Some(format!(
+        let failed = if !out.success() {
+            format!(
                 "exited with {}: {}",
                 out.status
                     .map_or("a signal".to_string(), |c| format!("status {c}")),
                 first_lines(&text)
-            ));
-            return smi;
-        }
-        match smi::parse_csv(Path::new("nvidia-smi"), &out.stdout) {
-            Ok(parsed) => {
-                for node in parsed.nodes {
-                    smi.driver = smi.driver.or(node.driver);
-                    smi.gpus.extend(node.gpus);
+            )
+        } else {
+            match smi::parse_csv(Path::new("nvidia-smi"), &out.stdout) {
+                Ok(parsed) => {
+                    for node in parsed.nodes {
+                        smi.driver = smi.driver.or(node.driver);
+                        smi.gpus.extend(node.gpus);
+                    }
+                    return smi;
+                }
+                Err(e) => {
+                    let why: Vec<String> =
+                        e.diagnostics().iter().map(|d| d.message.clone()).collect();
+                    why.join("; ")
                 }
             }
-            Err(e) => {
-                let why: Vec<String> = e.diagnostics().iter().map(|d| d.message.clone()).collect();
-                smi.message = Some(why.join("; "));
+        };
+        // A query nvidia-smi refuses or prints oddly (a vendor build, a driver that knows
+        // none of the fields) still leaves its plain table, which every driver prints.
+        if let Ok(table) = (self.run)(&tool, &[]) {
+            if table.success() {
+                if let Ok(parsed) = smi::parse_table(Path::new("nvidia-smi"), &table.stdout) {
+                    let gpus: Vec<NodeGpu> =
+                        parsed.nodes.iter().flat_map(|n| n.gpus.clone()).collect();
+                    if !gpus.is_empty() {
+                        smi.driver = parsed.nodes.iter().find_map(|n| n.driver);
+                        smi.gpus = gpus;
+                        smi.from_table = true;
+                        smi.message = Some(format!(
+                            "the --query-gpu query failed ({failed}); read the plain table"
+                        ));
+                        return smi;
+                    }
+                }
             }
         }
+        smi.message = Some(failed);
         smi
     }
 
