@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::manifest::{DriverFloor, Manifest};
 use crate::target::{self, Target};
 use crate::toolkit::Toolkit;
-use crate::version::Version;
 
 /// One target and what covers it.
 #[derive(Clone, Debug)]
@@ -147,16 +146,6 @@ fn check_codes_buildable(codes: &CodeSet, tk: &Toolkit, out: &mut Vec<Diagnostic
     }
 }
 
-/// The driver a program built by `tk` needs on `os` when `driver` is below it
-/// (minor-version compatibility taken into account): "CUDA driver version is
-/// insufficient for CUDA runtime version". `None` when it runs, or the toolkit is unknown.
-pub fn runtime_shortfall(tk: &Toolkit, driver: Version, os: Os) -> Option<Version> {
-    if !tk.known {
-        return None;
-    }
-    catalog::runtime_min_driver(tk.version, os).filter(|required| driver < *required)
-}
-
 fn check_runtime_driver(tk: &Toolkit, floor: &DriverFloor, out: &mut Vec<Diagnostic>) {
     if !tk.known {
         return;
@@ -165,7 +154,10 @@ fn check_runtime_driver(tk: &Toolkit, floor: &DriverFloor, out: &mut Vec<Diagnos
         let Some(driver) = floor.get(os) else {
             continue;
         };
-        if let Some(required) = runtime_shortfall(tk, driver.value, os) {
+        let Some(required) = catalog::runtime_min_driver(tk.version, os) else {
+            continue;
+        };
+        if driver.value < required {
             let newest = catalog::toolkits()
                 .iter()
                 .filter(|t| {

@@ -167,7 +167,8 @@ impl FleetVerdict {
     }
 }
 
-/// What a build needs of a driver besides its code: the CUDA runtime's floor.
+/// What a build needs of a driver besides its code: the CUDA runtime's floor (under
+/// minor-version compatibility), as the manifest's `driver-below-runtime` check reads it.
 fn runtime_floor(toolkit: Option<&Toolkit>, os: Os) -> Option<(Version, Version)> {
     let tk = toolkit.filter(|t| t.known)?;
     catalog::runtime_min_driver(tk.version, os).map(|d| (tk.version, d))
@@ -342,31 +343,25 @@ fn judge_node(
             };
             (Status::Fails, why)
         } else {
-            let shortfall = node.driver.zip(toolkit).and_then(|(driver, tk)| {
-                crate::check::runtime_shortfall(tk, driver, os).map(|n| (tk.version, n))
-            });
-            if let Some((cuda, needs)) = shortfall {
-                (
+            match (node.driver, runtime) {
+                (Some(driver), Some((cuda, needs))) if driver < needs => (
                     Status::Fails,
                     format!("the CUDA {cuda} runtime needs driver >= {needs}"),
-                )
-            } else {
-                match (node.driver, runtime) {
-                    (None, Some((cuda, needs))) => (
-                        Status::Unknown,
-                        format!(
+                ),
+                (None, Some((cuda, needs))) => (
+                    Status::Unknown,
+                    format!(
                         "the driver version is unknown; the CUDA {cuda} runtime needs >= {needs}"
                     ),
+                ),
+                (None, None) if matches!(verdict, Verdict::Jit { .. }) => (
+                    Status::Unknown,
+                    format!(
+                        "the driver version is unknown; {} needs a driver that can JIT it",
+                        verdict.describe()
                     ),
-                    (None, None) if matches!(verdict, Verdict::Jit { .. }) => (
-                        Status::Unknown,
-                        format!(
-                            "the driver version is unknown; {} needs a driver that can JIT it",
-                            verdict.describe()
-                        ),
-                    ),
-                    _ => (Status::Runs, verdict.describe()),
-                }
+                ),
+                _ => (Status::Runs, verdict.describe()),
             }
         };
         gpus.push(GpuOutcome {
