@@ -132,6 +132,24 @@ pub struct Inventory {
     pub problems: Vec<Diagnostic>,
 }
 
+/// The line and column of a byte offset in a file that may not be UTF-8 (columns count
+/// characters, invalid bytes as one each).
+pub(crate) fn byte_location(file: &Path, bytes: &[u8], offset: usize) -> Location {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    Location {
+        file: file.to_path_buf(),
+        line: before.iter().filter(|&&b| b == b'\n').count() as u32 + 1,
+        column: String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count() as u32
+            + 1,
+    }
+}
+
 /// The location of `line` (1-based) in `file`, column 1.
 pub(crate) fn line_location(file: &Path, line: usize) -> Location {
     Location {
@@ -210,7 +228,7 @@ pub fn parse_releasing(
                         format!("{} is not UTF-8 text (byte {})", path.display(), e.valid_up_to()),
                     )
                     .with_help("pass nvidia-smi output (its table, or --query-gpu=... --format=csv) or `kubectl get nodes -o json`")
-                    .at(Some(line_location(path, 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count()))),
+                    .at(Some(byte_location(path, bytes, e.valid_up_to()))),
                 )
             })?;
             if format == Format::SmiTable {

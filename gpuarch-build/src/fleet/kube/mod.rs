@@ -38,7 +38,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{gfd, line_location, Node, NodeGpu, Parsed};
+use super::{byte_location, gfd, line_location, Node, NodeGpu, Parsed};
 use crate::arch::Cc;
 use crate::catalog;
 use crate::diagnostic::{Diagnostic, Location};
@@ -248,20 +248,7 @@ fn document(file: &Path, doc: &RawDoc<'_>) -> Result<bool> {
 }
 
 fn bad(file: &Path, bytes: &[u8], offset: usize, message: &str) -> Error {
-    let offset = offset.min(bytes.len());
-    let before = &bytes[..offset];
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let location = Location {
-        file: file.to_path_buf(),
-        line: before.iter().filter(|&&b| b == b'\n').count() as u32 + 1,
-        column: String::from_utf8_lossy(&before[line_start..])
-            .chars()
-            .count() as u32
-            + 1,
-    };
+    let location = byte_location(file, bytes, offset);
     Error::invalid(
         Diagnostic::error(
             "bad-inventory",
