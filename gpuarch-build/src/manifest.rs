@@ -96,6 +96,14 @@ impl DriverFloor {
         }
     }
 
+    /// The floor of one OS, to set.
+    pub fn slot_mut(&mut self, os: Os) -> &mut Option<Located<Version>> {
+        match os {
+            Os::Linux => &mut self.linux,
+            Os::Windows => &mut self.windows,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.linux.is_none() && self.windows.is_none()
     }

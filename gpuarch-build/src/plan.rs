@@ -282,11 +282,7 @@ fn required_driver(toolkit: &Toolkit, jit_only: bool) -> DriverFloor {
             None
         };
         let need: Option<Version> = runtime.into_iter().chain(ptx).max();
-        let slot = match os {
-            Os::Linux => &mut floor.linux,
-            Os::Windows => &mut floor.windows,
-        };
-        *slot = need.map(crate::manifest::Located::bare);
+        *floor.slot_mut(os) = need.map(crate::manifest::Located::bare);
     }
     floor
 }

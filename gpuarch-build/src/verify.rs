@@ -143,11 +143,7 @@ pub fn verdict_for(
 ) -> crate::coverage::Verdict {
     let mut floor = DriverFloor::default();
     if let Some((d, os)) = driver {
-        let slot = match os {
-            crate::catalog::Os::Linux => &mut floor.linux,
-            crate::catalog::Os::Windows => &mut floor.windows,
-        };
-        *slot = Some(crate::manifest::Located::bare(d));
+        *floor.slot_mut(os) = Some(crate::manifest::Located::bare(d));
     }
     let target = Target::from_cc(cc, cc.to_string(), None);
     verify(containers.to_vec(), entries, &[target], &floor, None)

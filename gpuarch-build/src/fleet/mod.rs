@@ -283,19 +283,19 @@ impl Inventory {
     /// manifest did not already have.
     pub fn apply_to(&self, manifest: &mut crate::manifest::Manifest) -> Option<Diagnostic> {
         use crate::manifest::Located;
-        let known: Vec<String> = manifest
+        let known: Vec<Cc> = manifest
             .gpus
             .iter()
             .filter_map(|g| crate::target::resolve(std::slice::from_ref(g), None).ok())
             .flatten()
-            .map(|t| t.cc.to_string())
+            .map(|t| t.cc)
             .collect();
         let mut added = Vec::new();
         for (name, location) in self.gpus() {
             let resolved = crate::target::resolve(&[Located::bare(name.clone())], None);
             let covered = resolved
                 .as_ref()
-                .is_ok_and(|ts| ts.iter().all(|t| known.contains(&t.cc.to_string())));
+                .is_ok_and(|ts| ts.iter().all(|t| known.contains(&t.cc)));
             if !manifest.gpus.iter().any(|g| g.value == name) {
                 manifest
                     .gpus
@@ -307,10 +307,7 @@ impl Inventory {
         }
         for os in crate::catalog::Os::ALL {
             if let Some((driver, location)) = self.oldest_driver(os) {
-                let floor = match os {
-                    crate::catalog::Os::Linux => &mut manifest.min_driver.linux,
-                    crate::catalog::Os::Windows => &mut manifest.min_driver.windows,
-                };
+                let floor = manifest.min_driver.slot_mut(os);
                 if floor.as_ref().is_none_or(|f| driver < f.value) {
                     *floor = Some(Located::new(driver, Some(location)));
                 }
