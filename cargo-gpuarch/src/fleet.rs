@@ -36,6 +36,30 @@ pub fn judged(
     }
 }
 
+/// Judges a fleet with the verdict supplied (built artifacts, container by container) and
+/// writes the nodeAffinity that keeps a workload on the nodes that run it.
+pub fn judged_with_affinity(
+    inventory: Inventory,
+    toolkit: Option<&gpuarch_build::Toolkit>,
+    verdict_of: &mut dyn FnMut(
+        gpuarch_build::Cc,
+        Option<(gpuarch_build::Version, gpuarch_build::Os)>,
+    ) -> gpuarch_build::Verdict,
+) -> FleetReport {
+    let verdict = gpuarch_build::fleet::verdict::judge_by(&inventory.nodes, toolkit, verdict_of);
+    let affinity = gpuarch_build::fleet::affinity::node_affinity(
+        &inventory.nodes,
+        &verdict,
+        toolkit,
+        verdict_of,
+    );
+    FleetReport {
+        inventory,
+        verdict,
+        affinity: Some(affinity),
+    }
+}
+
 /// One node group as JSON (`fleet.groups[]`, and `doctor`'s verdict).
 pub fn group_json(g: &gpuarch_build::fleet::verdict::Group) -> Value {
     json!({

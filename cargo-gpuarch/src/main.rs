@@ -380,30 +380,33 @@ fn load_with_inventory(
 }
 
 fn only_text_or_json(format: Format, out: &Output) -> Option<u8> {
-    if matches!(format, Format::Text | Format::Json) {
-        return None;
-    }
-    out.diagnostic(
-        &diagnostic::Diagnostic::error("bad-format", "this command writes text or json")
-            .with_help("pass --format text or --format json"),
-    );
-    Some(2)
+    refuse_format(
+        matches!(format, Format::Text | Format::Json),
+        "text or json",
+        "text or --format json",
+        out,
+    )
 }
 
 /// For commands that also write the CI formats (github, junit, markdown, sarif).
 fn text_json_or_pipeline(format: Format, out: &Output) -> Option<u8> {
-    if format.is_pipeline() {
-        return None;
-    }
-    if matches!(format, Format::Text | Format::Json) {
+    let formats = "text, json, github, junit, markdown or sarif";
+    refuse_format(
+        matches!(format, Format::Text | Format::Json) || format.is_pipeline(),
+        formats,
+        formats,
+        out,
+    )
+}
+
+/// `bad-format` (exit 2) unless the command writes the format asked for.
+fn refuse_format(written: bool, formats: &str, flag_values: &str, out: &Output) -> Option<u8> {
+    if written {
         return None;
     }
     out.diagnostic(
-        &diagnostic::Diagnostic::error(
-            "bad-format",
-            "this command writes text, json, github, junit, markdown or sarif",
-        )
-        .with_help("pass --format text, json, github, junit, markdown or sarif"),
+        &diagnostic::Diagnostic::error("bad-format", format!("this command writes {formats}"))
+            .with_help(format!("pass --format {flag_values}")),
     );
     Some(2)
 }
@@ -491,24 +494,14 @@ fn run_verify(args: VerifyArgs, out: &Output) -> u8 {
         planned.as_ref(),
     );
     verification.diagnostics.extend(note);
+    // Each distinct capability and driver is judged container by container, as the
+    // targets were.
     let fleet = inventory.map(|inventory| {
-        // Each distinct capability and driver is judged container by container, as the
-        // targets were.
-        let mut verdict_of = |cc, driver| verify::verdict_for(&containers, &entries, cc, driver);
-        let toolkit = planned.as_ref().map(|p| &p.toolkit);
-        let verdict =
-            gpuarch_build::fleet::verdict::judge_by(&inventory.nodes, toolkit, &mut verdict_of);
-        let affinity = Some(gpuarch_build::fleet::affinity::node_affinity(
-            &inventory.nodes,
-            &verdict,
-            toolkit,
-            &mut verdict_of,
-        ));
-        fleet::FleetReport {
+        fleet::judged_with_affinity(
             inventory,
-            verdict,
-            affinity,
-        }
+            planned.as_ref().map(|p| &p.toolkit),
+            &mut |cc, driver| verify::verdict_for(&containers, &entries, cc, driver),
+        )
     });
     render::verify(
         &listed,
