@@ -143,8 +143,8 @@ impl Output {
         if format.is_pipeline() {
             return self.pipeline(&report.outcome(), format);
         }
-        let failed =
-            report.assessment.has_errors() || report.fleet.as_ref().is_some_and(|f| f.has_errors());
+        // A node group that cannot run is a `node-cannot-run` error among the diagnostics.
+        let failed = report.assessment.has_errors();
         match format {
             Format::Text => {
                 self.report_text(report);
@@ -393,22 +393,12 @@ impl Report {
     /// The report as a CI outcome: a case per target (and per node group), the
     /// diagnostics, and the plan in every dialect as step outputs.
     pub fn outcome(&self) -> crate::pipeline::Outcome {
-        use crate::pipeline::{Case, CaseStatus, Outcome};
+        use crate::pipeline::{Case, Outcome};
         let mut cases: Vec<Case> = self
             .assessment
             .targets
             .iter()
-            .map(|t| Case {
-                suite: "targets".into(),
-                name: format!("{} ({})", t.target.name, t.target.cc),
-                status: match &t.verdict {
-                    Verdict::Native(_) | Verdict::Compatible(_) => CaseStatus::Pass,
-                    Verdict::Jit { .. } => CaseStatus::Warn,
-                    _ => CaseStatus::Fail,
-                },
-                detail: t.verdict.describe(),
-                location: t.target.location.clone(),
-            })
+            .map(|t| target_case(&t.target, &t.verdict, false))
             .collect();
         if let Some(f) = &self.fleet {
             cases.extend(f.cases());
@@ -447,8 +437,7 @@ impl Report {
         if let Some(f) = &self.fleet {
             details.push(("fleet".to_string(), f.verdict.summary()));
         }
-        let failed =
-            self.assessment.has_errors() || self.fleet.as_ref().is_some_and(|f| f.has_errors());
+        let failed = self.assessment.has_errors();
         Outcome {
             command: self.command,
             title: format!(
@@ -953,25 +942,11 @@ fn verify_outcome(
     diagnostics: Vec<Diagnostic>,
     failed: bool,
 ) -> crate::pipeline::Outcome {
-    use crate::pipeline::{Case, CaseStatus, Outcome};
+    use crate::pipeline::{Case, Outcome};
     let mut cases: Vec<Case> = v
         .targets
         .iter()
-        .map(|t| Case {
-            suite: "targets".into(),
-            name: format!("{} ({})", t.target.name, t.target.cc),
-            status: match &t.verdict {
-                Verdict::Native(_) | Verdict::Compatible(_) if t.failing.is_empty() => {
-                    CaseStatus::Pass
-                }
-                Verdict::Native(_) | Verdict::Compatible(_) | Verdict::Jit { .. } => {
-                    CaseStatus::Warn
-                }
-                _ => CaseStatus::Fail,
-            },
-            detail: t.verdict.describe(),
-            location: t.target.location.clone(),
-        })
+        .map(|t| target_case(&t.target, &t.verdict, !t.failing.is_empty()))
         .collect();
     let mut outputs = Vec::new();
     let mut details = vec![("containers".to_string(), v.containers.len().to_string())];
@@ -1001,5 +976,26 @@ fn verify_outcome(
             .first()
             .cloned()
             .or_else(|| listed.first().map(|f| f.path.clone())),
+    }
+}
+
+/// A target's CI case: a cubin passes, JIT (or containers without its code) warns,
+/// nothing fails.
+fn target_case(
+    target: &gpuarch_build::Target,
+    verdict: &Verdict,
+    container_gaps: bool,
+) -> crate::pipeline::Case {
+    use crate::pipeline::{Case, CaseStatus};
+    Case {
+        suite: "targets".into(),
+        name: format!("{} ({})", target.name, target.cc),
+        status: match verdict {
+            Verdict::Native(_) | Verdict::Compatible(_) if !container_gaps => CaseStatus::Pass,
+            Verdict::Native(_) | Verdict::Compatible(_) | Verdict::Jit { .. } => CaseStatus::Warn,
+            _ => CaseStatus::Fail,
+        },
+        detail: verdict.describe(),
+        location: target.location.clone(),
     }
 }
