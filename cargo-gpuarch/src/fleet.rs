@@ -89,9 +89,7 @@ pub fn read(args: &FleetArgs) -> Result<Option<Inventory>, Error> {
     let mut inventory = Inventory::default();
     for path in &args.inventory {
         let bytes = crate::files::map(path).map_err(|message| {
-            Error::invalid(Diagnostic::error("bad-inventory", message).with_help(
-                "pass nvidia-smi output (its table, or --query-gpu=... --format=csv) or `kubectl get nodes -o json`",
-            ))
+            Error::invalid(Diagnostic::error("bad-inventory", message).with_help(fleet::INPUT_HELP))
         })?;
         // A 10,000-node list is about 100 MB: drop each stretch of pages once the reader is
         // past it, every 8 MiB, so memory stays near one stretch of the file.

@@ -159,6 +159,9 @@ pub(crate) fn line_location(file: &Path, line: usize) -> Location {
     }
 }
 
+/// What an inventory may be, for the help of a file that is none of it.
+pub const INPUT_HELP: &str = "pass nvidia-smi output (its table, or --query-gpu=... --format=csv) or `kubectl get nodes -o json`";
+
 /// The kind of inventory a file holds, told from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -225,9 +228,13 @@ pub fn parse_releasing(
                 crate::error::Error::invalid(
                     Diagnostic::error(
                         "bad-inventory",
-                        format!("{} is not UTF-8 text (byte {})", path.display(), e.valid_up_to()),
+                        format!(
+                            "{} is not UTF-8 text (byte {})",
+                            path.display(),
+                            e.valid_up_to()
+                        ),
                     )
-                    .with_help("pass nvidia-smi output (its table, or --query-gpu=... --format=csv) or `kubectl get nodes -o json`")
+                    .with_help(INPUT_HELP)
                     .at(Some(byte_location(path, bytes, e.valid_up_to()))),
                 )
             })?;
